@@ -1,0 +1,10 @@
+// Package schema owns rtool's data model: the Manifest read from
+// runtimes/<name>/manifest.yaml, the RuntimeConfig read from a built
+// runtime's runtime.yml, the Registry written to registry.json, the naming
+// rules shared by all of them (runtime names, versions, platforms, release
+// tags), and the JSON Schemas generated from these types.
+//
+// It only describes and parses data. It does no file-system walking,
+// validation reporting, merging or network I/O: those belong to validate,
+// registrygen and consumer.
+package schema

@@ -1,0 +1,54 @@
+package schema
+
+import (
+	"bytes"
+	"fmt"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Manifest is runtimes/<name>/manifest.yaml. Keys rtool does not know
+// (upstream writes python_version, cuda_version, components, features, ...)
+// are kept in Extra and allowed.
+type Manifest struct {
+	Name        string   `yaml:"name" json:"name" jsonschema:"pattern=^[a-z0-9][a-z0-9.-]*$" jsonschema_description:"Runtime name: lowercase letters, digits, dots and hyphens (for example python-3.11-ml). Must equal the directory name."`
+	Version     string   `yaml:"version" json:"version" jsonschema_description:"Semantic version without a v prefix (for example 1.3.2)."`
+	Description string   `yaml:"description" json:"description" jsonschema:"minLength=1" jsonschema_description:"One-line human-readable description."`
+	Platforms   []string `yaml:"platforms" json:"platforms" jsonschema:"minItems=1" jsonschema_description:"Platforms this runtime builds for: <os>-<arch>; each needs setup-<os>-<arch>.sh."`
+	Packages    []string `yaml:"packages,omitempty" json:"packages,omitempty" jsonschema_description:"Key packages as name==version (pip style) or name@version (npm style); one style per manifest."`
+	// Smoke lists commands run inside the installed, mounted runtime by
+	// rtool test and the end-to-end tests. An rtool extension.
+	Smoke []SmokeTest `yaml:"smoke,omitempty" json:"smoke,omitempty" jsonschema_description:"Smoke commands run inside the installed and mounted runtime (rtool test)."`
+	// Build holds optional build settings. An rtool extension.
+	Build *BuildSettings `yaml:"build,omitempty" json:"build,omitempty" jsonschema_description:"Build settings used by rtool build."`
+	// Extra holds every key rtool does not know, kept as written.
+	Extra map[string]any `yaml:",inline" json:"-"`
+}
+
+// SmokeTest is one command run inside an installed runtime.
+type SmokeTest struct {
+	Name    string   `yaml:"name" json:"name" jsonschema_description:"Short label shown in test output."`
+	Command []string `yaml:"command" json:"command" jsonschema:"minItems=1" jsonschema_description:"argv of the command; the first element is looked up on the runtime's PATH."`
+	// Expect, when set, must occur in the command's standard output.
+	Expect string `yaml:"expect,omitempty" json:"expect,omitempty" jsonschema_description:"Text that must appear in standard output."`
+	// ExitCode is the expected exit status (default 0).
+	ExitCode int `yaml:"exit_code,omitempty" json:"exit_code,omitempty" jsonschema_description:"Expected exit status (default 0)."`
+}
+
+// BuildSettings are optional knobs for rtool build.
+type BuildSettings struct {
+	// Timeout bounds one setup script run, as a Go duration (default 30m).
+	Timeout string `yaml:"timeout,omitempty" json:"timeout,omitempty" jsonschema_description:"Time limit for one setup script run as a Go duration such as 20m (default 30m)."`
+}
+
+// ParseManifest decodes manifest YAML into a Manifest. Structural problems
+// (bad YAML, wrong types) are returned as errors with yaml.v3's line
+// information; rule checks belong to package validate.
+func ParseManifest(data []byte) (*Manifest, error) {
+	var m Manifest
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("decode manifest: %w", err)
+	}
+	return &m, nil
+}

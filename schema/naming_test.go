@@ -1,0 +1,95 @@
+package schema
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCheckVersion(t *testing.T) {
+	tests := []struct {
+		in      string
+		wantErr string // substring; "" means valid
+	}{
+		{"1.3.2", ""},
+		{"0.0.1", ""},
+		{"3.0.0-rc1", ""},
+		{"1.0.0+build.5", ""},
+		{"1.0", "lacks a patch number; write 1.0.0"},
+		{"1", "lacks a minor and patch number"},
+		{"v1.0.0", `has a "v" prefix; write "1.0.0"`},
+		{"V2.1.0", `has a "V" prefix`},
+		{"01.2.3", "leading zero"},
+		{"1.2.3.4", "has 4 numbers"},
+		{"", "version is empty"},
+		{"latest", "not semantic versioning"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			err := CheckVersion(tc.in)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("CheckVersion(%q) = %v, want nil", tc.in, err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("CheckVersion(%q) = %v, want error containing %q", tc.in, err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	tests := []struct {
+		in      string
+		wantErr string
+	}{
+		{"python-3.11-ml", ""},
+		{"openjdk-21", ""},
+		{"9lives", ""},
+		{"Python-3.11", "uppercase"},
+		{"-python", "starting with a letter or digit"},
+		{"python_3", "lowercase letters, digits, dots and hyphens"},
+		{"python-", "must not end"},
+		{"a..b", `must not contain ".."`},
+		{"", "empty"},
+		{strings.Repeat("a", 101), "limit is 100"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			err := CheckName(tc.in)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("CheckName(%q) = %v, want nil", tc.in, err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("CheckName(%q) = %v, want error containing %q", tc.in, err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestParsePlatformAndTag(t *testing.T) {
+	if p, err := ParsePlatform("debian-arm64"); err != nil || p.OS != "debian" || p.Arch != "arm64" {
+		t.Fatalf("ParsePlatform(debian-arm64) = %v, %v", p, err)
+	}
+	for _, bad := range []string{"debian", "windows-amd64", "ubuntu-x86_64", "Ubuntu-amd64"} {
+		if _, err := ParsePlatform(bad); err == nil {
+			t.Errorf("ParsePlatform(%q) accepted", bad)
+		}
+	}
+	tag, err := ParseTag("python-3.11-ml@1.3.3")
+	if err != nil || tag.Name != "python-3.11-ml" || tag.Version != "1.3.3" {
+		t.Fatalf("ParseTag = %v, %v", tag, err)
+	}
+	for _, bad := range []string{"python-3.11", "python@v1.0.0", "@1.0.0", "Py@1.0.0"} {
+		if _, err := ParseTag(bad); err == nil {
+			t.Errorf("ParseTag(%q) accepted", bad)
+		}
+	}
+}
+
+func TestSortVersionStrings(t *testing.T) {
+	in := []string{"1.10.0", "1.2.0", "1.2.0-rc1", "junk", "0.9.9"}
+	SortVersionStrings(in)
+	want := "0.9.9 1.2.0-rc1 1.2.0 1.10.0 junk"
+	if got := strings.Join(in, " "); got != want {
+		t.Fatalf("sorted = %s, want %s", got, want)
+	}
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything rtool's builds and tests need on a Debian or Ubuntu
+# host, as root: debootstrap for base systems, qemu-user-static and binfmt
+# for arm64 builds, shellcheck for validate, pigz for the benchmark baseline,
+# and actionlint for the workflows. Safe to run again.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup-host.sh: run as root (sudo $0)" >&2
+	exit 2
+fi
+
+need=()
+for pkg in debootstrap qemu-user-static binfmt-support shellcheck pigz git ca-certificates iproute2 util-linux; do
+	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+	echo "setup-host.sh: installing ${need[*]}" >&2
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# binfmt_misc must be mounted for qemu-user-static to run foreign binaries.
+if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+	mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || true
+fi
+if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] && command -v update-binfmts >/dev/null; then
+	update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || update-binfmts --import qemu-aarch64 >/dev/null 2>&1 || true
+fi
+
+# Go tools used by make lint.
+export GOBIN="${GOBIN:-$(go env GOPATH)/bin}"
+if ! command -v actionlint >/dev/null && [ ! -x "$GOBIN/actionlint" ]; then
+	go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
+fi
+echo "setup-host.sh: ready" >&2
