@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/joblet/rtool/internal/sandbox"
 	"github.com/urfave/cli/v2"
 )
 
@@ -23,6 +24,8 @@ const (
 )
 
 func main() {
+	// A sandbox child (builder setup scripts, runtime run) never returns from here.
+	sandbox.Main()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args, os.Stdout, os.Stderr)
 	stop()
