@@ -1,0 +1,79 @@
+package release
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Asset is one file to publish under a release tag.
+type Asset struct {
+	Name   string // file name in the release (schema.ArtifactName or schema.SourcePackageName)
+	Path   string // local file
+	Size   int64
+	SHA256 string // lowercase hex of the file's bytes
+}
+
+// NewAsset hashes the file at path and names the asset after it.
+func NewAsset(path string) (Asset, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Asset{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return Asset{}, fmt.Errorf("hash %s: %w", path, err)
+	}
+	return Asset{Name: filepath.Base(path), Path: path, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// Asset states after Publish.
+const (
+	StateUploaded  = "uploaded"  // the asset was not there and was uploaded
+	StateUnchanged = "unchanged" // an identical asset (name, size, digest) was already there
+	StateReplaced  = "replaced"  // a differing asset was replaced (Force)
+	StatePlanned   = "planned"   // dry run: would be uploaded
+)
+
+// PublishedAsset is an asset after Publish, with its download URL.
+type PublishedAsset struct {
+	Asset
+	URL   string
+	State string
+}
+
+// ReleaseRequest is a release to publish.
+type ReleaseRequest struct {
+	Tag    string // name@X.Y.Z; the git tag must already exist for GitHub
+	Title  string
+	Notes  string // Markdown body
+	Assets []Asset
+	// Force replaces an asset whose name exists with a different size or
+	// digest; without it such a conflict is an error and nothing is replaced.
+	Force bool
+}
+
+// Publisher makes release assets downloadable. Publish is idempotent: a
+// re-run with the same assets finds them there and changes nothing.
+type Publisher interface {
+	// Kind names the backend ("github", "dir").
+	Kind() string
+	// DownloadURL is the URL asset name will have under tag, without
+	// contacting anything (for dry runs).
+	DownloadURL(tag, name string) string
+	// Publish uploads and verifies every asset, then makes the release
+	// public, and returns each asset's final download URL.
+	Publish(ctx context.Context, req ReleaseRequest) ([]PublishedAsset, error)
+}
+
+// hashFile returns the size and lowercase hex sha256 of a file.
+func hashFile(path string) (int64, string, error) {
+	a, err := NewAsset(path)
+	return a.Size, a.SHA256, err
+}
