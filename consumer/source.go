@@ -1,0 +1,333 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/joblet/rtool/schema"
+)
+
+// DefaultRegistry is the registry used when neither --registry nor a config
+// file names one: upstream's, as `rnx runtime install` does.
+const DefaultRegistry = "ehsaniara/joblet-runtimes"
+
+// DefaultGitHubRawBase is where owner/repo registries are read from:
+// <base>/<owner>/<repo>/main/registry.json.
+const DefaultGitHubRawBase = "https://raw.githubusercontent.com"
+
+// MaxRegistrySize bounds a registry.json download.
+const MaxRegistrySize = 64 << 20
+
+// Source is one registry to search: a name for messages and a location as
+// the user wrote it.
+type Source struct {
+	Name     string
+	Location string
+}
+
+// Sources holds how registries are located and fetched.
+type Sources struct {
+	// GitHubRawBase replaces DefaultGitHubRawBase (tests point it at
+	// 127.0.0.1).
+	GitHubRawBase string
+	// Client fetches http(s) registries and artifacts; nil means a client
+	// with no overall timeout (requests are bounded by their context).
+	Client *http.Client
+}
+
+func (s Sources) client() *http.Client {
+	if s.Client != nil {
+		return s.Client
+	}
+	return &http.Client{}
+}
+
+var ownerRepoRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.][A-Za-z0-9_.-]*$`)
+
+// Locate turns a registry location into the URL or file path of its
+// registry.json:
+//   - http(s)://.../registry.json (or any *.json) as is; another http(s) URL
+//     is a directory holding registry.json; https://github.com/owner/repo is
+//     owner/repo;
+//   - file://PATH, or a path that exists: a file, or a directory holding
+//     registry.json;
+//   - owner/repo (not an existing path): registry.json on the repository's
+//     main branch, like upstream's --registry.
+//
+// isURL tells whether the result is an http(s) URL.
+func (s Sources) Locate(location string) (where string, isURL bool, err error) {
+	loc := strings.TrimSpace(location)
+	if loc == "" {
+		return "", false, fmt.Errorf("registry location is empty; give a file, an http(s) URL or owner/repo")
+	}
+	base := strings.TrimRight(s.GitHubRawBase, "/")
+	if base == "" {
+		base = DefaultGitHubRawBase
+	}
+	github := func(ownerRepo string) string {
+		return base + "/" + strings.TrimSuffix(ownerRepo, ".git") + "/main/registry.json"
+	}
+	if strings.HasPrefix(loc, "http://") || strings.HasPrefix(loc, "https://") {
+		u, err := url.Parse(loc)
+		if err != nil {
+			return "", false, fmt.Errorf("registry %q: %w", loc, err)
+		}
+		if u.Host == "github.com" || u.Host == "www.github.com" {
+			if p := strings.Trim(u.Path, "/"); ownerRepoRE.MatchString(p) {
+				return github(p), true, nil
+			}
+		}
+		if strings.HasSuffix(u.Path, ".json") {
+			return loc, true, nil
+		}
+		u.Path = strings.TrimRight(u.Path, "/") + "/registry.json"
+		return u.String(), true, nil
+	}
+	if p, ok := strings.CutPrefix(loc, "file://"); ok {
+		loc = p
+	} else if ownerRepoRE.MatchString(loc) {
+		if _, err := os.Stat(loc); err != nil {
+			return github(loc), true, nil
+		}
+	}
+	fi, err := os.Stat(loc)
+	if err != nil {
+		return "", false, fmt.Errorf("registry %q: %w (give a registry.json file, a directory holding one, an http(s) URL or owner/repo)", location, err)
+	}
+	if fi.IsDir() {
+		loc = filepath.Join(loc, "registry.json")
+	}
+	abs, err := filepath.Abs(loc)
+	if err != nil {
+		return "", false, err
+	}
+	return abs, false, nil
+}
+
+// Loaded is a fetched and parsed registry with the place it came from, so
+// relative download_url values resolve against it.
+type Loaded struct {
+	Source   Source
+	Where    string // URL or absolute path of registry.json
+	IsURL    bool
+	Registry *schema.Registry
+}
+
+// Fetch reads and parses one registry.
+func (s Sources) Fetch(ctx context.Context, src Source) (*Loaded, error) {
+	where, isURL, err := s.Locate(src.Location)
+	if err != nil {
+		return nil, err
+	}
+	var data []byte
+	if isURL {
+		data, err = s.get(ctx, where)
+	} else {
+		data, err = readFileLimited(where, MaxRegistrySize)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to fetch registry %s: %w", where, err)
+	}
+	reg, err := schema.ParseRegistry(data)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: %w", where, err)
+	}
+	if reg.Version != schema.RegistryFormatVersion {
+		return nil, fmt.Errorf("registry %s: format version %q is not %q", where, reg.Version, schema.RegistryFormatVersion)
+	}
+	return &Loaded{Source: src, Where: where, IsURL: isURL, Registry: reg}, nil
+}
+
+func (s Sources) get(ctx context.Context, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.client().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxRegistrySize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxRegistrySize {
+		return nil, fmt.Errorf("registry is larger than %d bytes", MaxRegistrySize)
+	}
+	return data, nil
+}
+
+func readFileLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return data, nil
+}
+
+// FetchAll fetches every source in order. A source that cannot be fetched
+// is reported through warn and skipped; it is an error only when none can.
+func (s Sources) FetchAll(ctx context.Context, srcs []Source, warn func(string)) ([]*Loaded, error) {
+	if len(srcs) == 0 {
+		return nil, fmt.Errorf("no registry to search; pass --registry or list registries in the config file")
+	}
+	var out []*Loaded
+	var errs []error
+	for _, src := range srcs {
+		l, err := s.Fetch(ctx, src)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			errs = append(errs, err)
+			if warn != nil {
+				warn(err.Error())
+			}
+			continue
+		}
+		out = append(out, l)
+	}
+	if len(out) == 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// Config is the part of ~/.rnx/config.yaml that rtool reads.
+type Config struct {
+	Runtimes struct {
+		Registries []ConfigRegistry `yaml:"registries"`
+	} `yaml:"runtimes"`
+}
+
+// ConfigRegistry is one registry of a config file. Enabled defaults to
+// true when absent.
+type ConfigRegistry struct {
+	Name    string `yaml:"name"`
+	URL     string `yaml:"url"`
+	Enabled *bool  `yaml:"enabled"`
+}
+
+// LoadConfig reads a config file in the shape of Joblet's
+// ~/.rnx/config.yaml and returns its enabled registries, in order.
+func LoadConfig(path string) ([]Source, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	var c Config
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	var out []Source
+	for i, r := range c.Runtimes.Registries {
+		if r.Enabled != nil && !*r.Enabled {
+			continue
+		}
+		if strings.TrimSpace(r.URL) == "" {
+			return nil, fmt.Errorf("config %s: runtimes.registries[%d] (%q) has no url; give a file, an http(s) URL or owner/repo", path, i, r.Name)
+		}
+		name := r.Name
+		if name == "" {
+			name = r.URL
+		}
+		out = append(out, Source{Name: name, Location: r.URL})
+	}
+	return out, nil
+}
+
+// DefaultConfigPath returns ~/.rnx/config.yaml, or "" when it does not
+// exist.
+func DefaultConfigPath() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	p := filepath.Join(home, ".rnx", "config.yaml")
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}
+
+// PickSources decides which registries to search: the --registry values
+// if any, else the config file's enabled registries (configPath, or the
+// default config when configPath is ""), else DefaultRegistry.
+func PickSources(registryFlags []string, configPath string) ([]Source, error) {
+	if len(registryFlags) > 0 {
+		out := make([]Source, 0, len(registryFlags))
+		for _, r := range registryFlags {
+			out = append(out, Source{Name: r, Location: r})
+		}
+		return out, nil
+	}
+	if configPath == "" {
+		configPath = DefaultConfigPath()
+	}
+	if configPath != "" {
+		srcs, err := LoadConfig(configPath)
+		if err != nil {
+			return nil, err
+		}
+		if len(srcs) > 0 {
+			return srcs, nil
+		}
+	}
+	return []Source{{Name: DefaultRegistry, Location: DefaultRegistry}}, nil
+}
+
+// resolveURL resolves a download_url against the registry it came from:
+// absolute http(s) and file:// URLs and absolute paths stay; anything else
+// is relative to the registry's location.
+func (l *Loaded) resolveURL(ref string) (string, error) {
+	if ref == "" {
+		return "", fmt.Errorf("download_url is empty")
+	}
+	if strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://") {
+		return ref, nil
+	}
+	if l.IsURL {
+		// A registry served over http(s) must not point at local files.
+		if strings.HasPrefix(ref, "file://") || strings.HasPrefix(ref, "/") {
+			return "", fmt.Errorf("download_url %q is a local file, but registry %s is remote; only a registry on local disk may name local files", ref, l.Where)
+		}
+		base, err := url.Parse(l.Where)
+		if err != nil {
+			return "", err
+		}
+		r, err := url.Parse(ref)
+		if err != nil {
+			return "", fmt.Errorf("download_url %q: %w", ref, err)
+		}
+		return base.ResolveReference(r).String(), nil
+	}
+	if p, ok := strings.CutPrefix(ref, "file://"); ok {
+		return p, nil
+	}
+	if filepath.IsAbs(ref) {
+		return ref, nil
+	}
+	return filepath.Join(filepath.Dir(l.Where), filepath.FromSlash(ref)), nil
+}
