@@ -1,6 +1,88 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"bytes"
+	"os"
+	"slices"
+	"strings"
 
-// validateCommands returns the validate commands. Filled in by the validate work.
-func validateCommands() []*cli.Command { return nil }
+	"github.com/joblet/rtool/validate"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+)
+
+// validateCommands returns the validate command.
+func validateCommands() []*cli.Command {
+	return []*cli.Command{{
+		Name:      "validate",
+		Usage:     "check runtime manifests, naming and setup scripts",
+		ArgsUsage: "[NAME...]",
+		Description: "Checks every runtime under the root (default: the repository's runtimes/), or the named ones.\n" +
+			"Exit status: 0 no errors, 1 errors (or warnings with --strict), 2 usage or I/O errors.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Usage: "directory holding one directory per runtime (default: <git top level>/runtimes)"},
+			&cli.StringFlag{Name: "format", Value: validate.FormatText, Usage: "output format: " + strings.Join(validate.Formats(), ", ")},
+			&cli.BoolFlag{Name: "strict", Usage: "fail (exit 1) on warnings too"},
+			&cli.BoolFlag{Name: "manifest-only", Usage: "check manifest.yaml only, not the setup scripts"},
+			&cli.BoolFlag{Name: "no-shellcheck", Usage: "do not run shellcheck even when it is installed"},
+		},
+		Action: runValidate,
+	}}
+}
+
+func runValidate(c *cli.Context) error {
+	format := c.String("format")
+	if !slices.Contains(validate.Formats(), format) {
+		return usageError("validate: unknown --format %q; choose one of %s", format, strings.Join(validate.Formats(), ", "))
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return usageError("validate: %v", err)
+	}
+	root := c.String("root")
+	if root == "" {
+		root = validate.DefaultRoot(c.Context, cwd)
+	}
+	opts := validate.Options{ManifestOnly: c.Bool("manifest-only"), NoShellcheck: c.Bool("no-shellcheck")}
+	report, err := validate.Root(c.Context, root, c.Args().Slice(), opts)
+	if err != nil {
+		// an unknown runtime name, a missing root or an I/O failure
+		return usageError("validate: %v", err)
+	}
+
+	out := c.App.Writer
+	switch format {
+	case validate.FormatJSON:
+		err = validate.WriteJSON(out, report)
+	case validate.FormatGitHub:
+		// Annotations need paths relative to the repository root.
+		if top := validate.GitTopLevel(c.Context, root); top != "" {
+			report = report.RelativeTo(top)
+		}
+		err = validate.WriteGitHub(out, report)
+		if path := os.Getenv("GITHUB_STEP_SUMMARY"); err == nil && path != "" {
+			var md bytes.Buffer
+			if err = validate.WriteMarkdownSummary(&md, report); err == nil {
+				err = validate.AppendFile(path, md.Bytes())
+			}
+		}
+	default:
+		err = validate.WriteText(out, report, validate.TextOptions{Color: colorOK(out)})
+	}
+	if err != nil {
+		return usageError("validate: write output: %v", err)
+	}
+	if report.Failed(c.Bool("strict")) {
+		return cli.Exit("", exitFindings)
+	}
+	return nil
+}
+
+// colorOK reports whether w is a terminal and NO_COLOR is unset.
+func colorOK(w any) bool {
+	if _, set := os.LookupEnv("NO_COLOR"); set {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,343 @@
+package validate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// scriptFile is one setup script whose content the checks look at.
+type scriptFile struct {
+	path     string // as it appears in diagnostics
+	data     []byte
+	syntaxOK bool
+	ds       []Diagnostic // syntax and shellcheck findings
+	mu       sync.Mutex
+}
+
+func (f *scriptFile) add(d Diagnostic) {
+	f.mu.Lock()
+	f.ds = append(f.ds, d)
+	f.mu.Unlock()
+}
+
+// checkShebang reports a missing or broken #! line.
+func checkShebang(s *sink, data []byte) {
+	line := data
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	name := filepath.Base(s.file)
+	hint := "make the first line #!/usr/bin/env bash"
+	switch {
+	case len(data) == 0:
+		s.add(1, 1, RuleScriptShebang, name+" is empty; it needs a #! line and the setup commands", hint)
+	case bytes.HasPrefix(line, []byte("\xef\xbb\xbf")):
+		s.add(1, 1, RuleScriptShebang, name+" starts with a UTF-8 byte order mark, so the kernel does not see its #! line", "save the file as UTF-8 without BOM")
+	case !bytes.HasPrefix(line, []byte("#!")):
+		s.add(1, 1, RuleScriptShebang, name+" does not start with a #! line", hint)
+	case bytes.HasSuffix(line, []byte("\r")):
+		s.add(1, len(line), RuleScriptShebang, name+" has Windows (CRLF) line endings; the kernel would look for an interpreter whose name ends in a carriage return", "convert the file to LF line endings (dos2unix "+s.file+")")
+	case len(bytes.TrimSpace(line[2:])) == 0:
+		s.add(1, 1, RuleScriptShebang, name+" has an empty #! line", hint)
+	}
+}
+
+// gitIndex holds the modes of the files git tracks under base.
+type gitIndex struct {
+	base  string
+	modes map[string]string // slash path relative to base -> "100755"
+}
+
+// readGitIndex lists tracked files under dir with git ls-files -s. It returns
+// nil when dir is not inside a git work tree or git is not installed: the
+// executable check then looks at the file mode on disk.
+func readGitIndex(ctx context.Context, dir string) *gitIndex {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, git, "-C", dir, "ls-files", "-s", "-z", "--", ".")
+	cmd.Env = append(os.Environ(), "GIT_OPTIONAL_LOCKS=0")
+	out, err := cmd.Output()
+	if err != nil {
+		return nil
+	}
+	idx := &gitIndex{base: dir, modes: map[string]string{}}
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		tab := bytes.IndexByte(rec, '\t')
+		if tab < 0 {
+			continue
+		}
+		meta := strings.Fields(string(rec[:tab]))
+		if len(meta) < 1 {
+			continue
+		}
+		idx.modes[string(rec[tab+1:])] = meta[0]
+	}
+	return idx
+}
+
+// mode returns the git index mode of path, if git tracks it.
+func (g *gitIndex) mode(path string) (string, bool) {
+	if g == nil {
+		return "", false
+	}
+	rel, err := filepath.Rel(g.base, path)
+	if err != nil {
+		return "", false
+	}
+	m, ok := g.modes[filepath.ToSlash(rel)]
+	return m, ok
+}
+
+// checkExecutable reports a script that is not executable: in the git index
+// when git tracks it (that is what a clone gets), else on disk.
+func checkExecutable(s *sink, idx *gitIndex, info os.FileInfo) {
+	name := filepath.Base(s.file)
+	if mode, ok := idx.mode(s.file); ok {
+		if mode != "100755" && mode != "120000" {
+			s.add(1, 1, RuleScriptExecutable, fmt.Sprintf("%s is not executable in git (index mode %s)", name, mode),
+				"run git update-index --chmod=+x "+s.file+" (or chmod +x and git add it)")
+		}
+		return
+	}
+	if info.Mode().Perm()&0o111 == 0 {
+		s.add(1, 1, RuleScriptExecutable, fmt.Sprintf("%s is not executable (mode %04o)", name, info.Mode().Perm()),
+			"run chmod +x "+s.file)
+	}
+}
+
+// syntaxChecker runs bash -n. To avoid one process per script, it first
+// parses a batch of scripts in one bash process, each wrapped in a function
+// body; only when that batch reports anything does it split the batch and
+// finally run bash -n on single files, so every reported error carries the
+// file's own line numbers and bash's own message. A script containing a NUL
+// byte is always checked on its own.
+type syntaxChecker struct {
+	bash string
+}
+
+// check runs the syntax check on every script, with at most conc bash
+// processes at a time.
+func (c *syntaxChecker) check(ctx context.Context, files []*scriptFile, conc int) error {
+	var batched, single []*scriptFile
+	for _, f := range files {
+		if bytes.IndexByte(f.data, 0) >= 0 {
+			single = append(single, f)
+		} else {
+			batched = append(batched, f)
+		}
+	}
+	var jobs [][]*scriptFile
+	if n := min(conc, len(batched)); n > 0 {
+		for i := range n {
+			jobs = append(jobs, batched[i*len(batched)/n:(i+1)*len(batched)/n])
+		}
+	}
+	for _, f := range single {
+		jobs = append(jobs, []*scriptFile{f})
+	}
+	return parallel(ctx, len(jobs), conc, func(i int) error { return c.batch(ctx, jobs[i]) })
+}
+
+func (c *syntaxChecker) batch(ctx context.Context, files []*scriptFile) error {
+	switch len(files) {
+	case 0:
+		return nil
+	case 1:
+		return c.one(ctx, files[0])
+	}
+	tmp, err := os.CreateTemp("", "rtool-syntax-*.sh")
+	if err != nil {
+		return fmt.Errorf("script syntax check: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	var buf bytes.Buffer
+	for i, f := range files {
+		fmt.Fprintf(&buf, "__rtool_syntax_check_%d() {\n:\n", i)
+		buf.Write(f.data)
+		buf.WriteString("\n:\n}\n")
+	}
+	_, werr := tmp.Write(buf.Bytes())
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("script syntax check: write %s: %w", tmp.Name(), werr)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, c.bash, "-n", tmp.Name())
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		return fmt.Errorf("script syntax check: run %s -n: %w", c.bash, err)
+	}
+	if err == nil && stderr.Len() == 0 {
+		for _, f := range files {
+			f.syntaxOK = true
+		}
+		return nil
+	}
+	mid := len(files) / 2
+	if err := c.batch(ctx, files[:mid]); err != nil {
+		return err
+	}
+	return c.batch(ctx, files[mid:])
+}
+
+var bashLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// one runs bash -n on a single script and records its first error.
+func (c *syntaxChecker) one(ctx context.Context, f *scriptFile) error {
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, c.bash, "-n", f.path)
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err == nil {
+		f.syntaxOK = true
+		return nil
+	}
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) {
+		return fmt.Errorf("script syntax check: run %s -n %s: %w", c.bash, f.path, err)
+	}
+	line, msg := 1, strings.TrimSpace(stderr.String())
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		l = strings.TrimPrefix(l, f.path+": ")
+		if m := bashLineRE.FindStringSubmatch(l); m != nil {
+			line, _ = strconv.Atoi(m[1])
+			msg = m[2]
+			break
+		}
+	}
+	if msg == "" {
+		msg = fmt.Sprintf("bash -n exited with status %d", exitErr.ExitCode())
+	}
+	f.add(Diagnostic{File: f.path, Line: line, Rule: RuleScriptSyntax, Severity: severityOf(RuleScriptSyntax),
+		Message: "bash -n: " + msg,
+		Hint:    fmt.Sprintf("look for an unclosed quote, if, loop or bracket at or before line %d; bash -n %s repeats the check", line, f.path)})
+	return nil
+}
+
+// shellcheckBatch is how many files one shellcheck process checks.
+const shellcheckBatch = 32
+
+type shellcheckComment struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Level   string `json:"level"`
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// runShellcheck checks files in batches of shellcheckBatch with at most conc
+// shellcheck processes at a time and records every comment as a warning.
+func runShellcheck(ctx context.Context, shellcheck, severity string, files []*scriptFile, conc int) error {
+	byPath := map[string]*scriptFile{}
+	var paths []string
+	for _, f := range files {
+		byPath[f.path] = f
+		paths = append(paths, f.path)
+	}
+	var jobs [][]string
+	for len(paths) > 0 {
+		n := min(shellcheckBatch, len(paths))
+		jobs, paths = append(jobs, paths[:n]), paths[n:]
+	}
+	return parallel(ctx, len(jobs), conc, func(i int) error {
+		args := append([]string{"-f", "json1", "-S", severity, "--"}, jobs[i]...)
+		var stdout, stderr bytes.Buffer
+		cmd := exec.CommandContext(ctx, shellcheck, args...)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var exitErr *exec.ExitError
+		if err != nil && !(errors.As(err, &exitErr) && exitErr.ExitCode() == 1) {
+			return fmt.Errorf("shellcheck: %w: %s", err, strings.TrimSpace(stderr.String()))
+		}
+		var out struct {
+			Comments []shellcheckComment `json:"comments"`
+		}
+		if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+			return fmt.Errorf("shellcheck: read json1 output: %w", err)
+		}
+		for _, c := range out.Comments {
+			f := byPath[c.File]
+			if f == nil {
+				continue
+			}
+			f.add(Diagnostic{File: f.path, Line: c.Line, Column: c.Column, Rule: RuleScriptShellcheck, Severity: severityOf(RuleScriptShellcheck),
+				Message: fmt.Sprintf("shellcheck SC%d (%s): %s", c.Code, c.Level, c.Message),
+				Hint:    fmt.Sprintf("see https://www.shellcheck.net/wiki/SC%d", c.Code)})
+		}
+		return nil
+	})
+}
+
+// parallel runs fn(0..n-1) with at most conc calls at a time and returns the
+// first error; after an error no new calls start.
+func parallel(ctx context.Context, n, conc int, fn func(i int) error) error {
+	if conc < 1 {
+		conc = 1
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		next     int
+	)
+	take := func() (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr != nil || next >= n || ctx.Err() != nil {
+			return 0, false
+		}
+		next++
+		return next - 1, true
+	}
+	for range min(conc, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i, ok := take()
+				if !ok {
+					return
+				}
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}

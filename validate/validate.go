@@ -1,0 +1,321 @@
+package validate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/joblet/rtool/schema"
+)
+
+// SetupScript is the platform-independent setup script every runtime has.
+const SetupScript = "setup.sh"
+
+// Options configure a validation run. The zero value runs every check,
+// with shellcheck when it is on PATH.
+type Options struct {
+	// ManifestOnly checks manifest.yaml only: no setup scripts are looked
+	// for or checked (for definitions that ship without scripts, such as
+	// the upstream fixture).
+	ManifestOnly bool
+	// NoShellcheck turns the shellcheck rule off even when it is installed.
+	NoShellcheck bool
+	// Shellcheck is the shellcheck binary; "" looks it up on PATH and skips
+	// the rule when it is not installed.
+	Shellcheck string
+	// ShellcheckSeverity is the lowest shellcheck level reported: error,
+	// warning (default), info or style.
+	ShellcheckSeverity string
+	// Bash is the bash used for bash -n; "" looks it up on PATH.
+	Bash string
+	// Concurrency bounds parallel work and child processes; 0 means
+	// runtime.GOMAXPROCS(0).
+	Concurrency int
+}
+
+func (o Options) concurrency() int {
+	if o.Concurrency > 0 {
+		return o.Concurrency
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// UnknownRuntimeError is returned by Root when a requested runtime has no
+// directory under the root.
+type UnknownRuntimeError struct {
+	Name, Root string
+	Known      []string
+}
+
+func (e *UnknownRuntimeError) Error() string {
+	return fmt.Sprintf("no runtime %q under %s (runtimes there: %s)", e.Name, e.Root, strings.Join(e.Known, ", "))
+}
+
+// Runtime validates one runtime directory. Diagnostics name files as
+// filepath.Join(dir, <file>). The error is for I/O problems only (dir
+// missing or unreadable, bash or shellcheck failing to run).
+func Runtime(ctx context.Context, dir string, opts Options) ([]Diagnostic, error) {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("runtime directory: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("runtime directory %s is not a directory", dir)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("runtime directory %s: %w", dir, err)
+	}
+	var idx *gitIndex
+	if !opts.ManifestOnly {
+		idx = readGitIndex(ctx, dir)
+	}
+	rts, err := validateDirs(ctx, []runtimeDir{{name: filepath.Base(abs), dir: dir}}, idx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return rts[0].Diagnostics, nil
+}
+
+// Root validates the runtimes under root: every directory not starting with
+// "." or, when names is not empty, just those. An unknown name is an
+// *UnknownRuntimeError.
+func Root(ctx context.Context, root string, names []string, opts Options) (Report, error) {
+	info, err := os.Stat(root)
+	if err != nil {
+		return Report{}, fmt.Errorf("runtimes root: %w", err)
+	}
+	if !info.IsDir() {
+		return Report{}, fmt.Errorf("runtimes root %s is not a directory", root)
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return Report{}, fmt.Errorf("runtimes root: %w", err)
+	}
+	var all []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if e.IsDir() || (e.Type()&fs.ModeSymlink != 0 && isDir(filepath.Join(root, e.Name()))) {
+			all = append(all, e.Name())
+		}
+	}
+	selected := all
+	if len(names) > 0 {
+		selected = nil
+		for _, n := range names {
+			n = strings.TrimSuffix(n, "/")
+			if !slices.Contains(all, n) {
+				return Report{}, &UnknownRuntimeError{Name: n, Root: root, Known: all}
+			}
+			if !slices.Contains(selected, n) {
+				selected = append(selected, n)
+			}
+		}
+		slices.Sort(selected)
+	}
+	dirs := make([]runtimeDir, len(selected))
+	for i, n := range selected {
+		dirs[i] = runtimeDir{name: n, dir: filepath.Join(root, n)}
+	}
+	var idx *gitIndex
+	if !opts.ManifestOnly && len(dirs) > 0 {
+		idx = readGitIndex(ctx, root)
+	}
+	rts, err := validateDirs(ctx, dirs, idx, opts)
+	if err != nil {
+		return Report{}, err
+	}
+	return newReport(root, rts), nil
+}
+
+func isDir(p string) bool {
+	info, err := os.Stat(p)
+	return err == nil && info.IsDir()
+}
+
+type runtimeDir struct {
+	name, dir string
+}
+
+// dirResult is the outcome of the per-directory checks before the checks
+// that run external programs over all scripts at once.
+type dirResult struct {
+	ds      []Diagnostic
+	scripts []*scriptFile
+}
+
+// validateDirs checks every directory (in parallel, bounded by the
+// concurrency option), then runs bash -n and shellcheck over all their
+// scripts together.
+func validateDirs(ctx context.Context, dirs []runtimeDir, idx *gitIndex, opts Options) ([]RuntimeReport, error) {
+	conc := opts.concurrency()
+	results := make([]dirResult, len(dirs))
+	err := parallel(ctx, len(dirs), conc, func(i int) error {
+		r, err := checkDir(dirs[i], idx, opts)
+		results[i] = r
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !opts.ManifestOnly {
+		var scripts []*scriptFile
+		for _, r := range results {
+			scripts = append(scripts, r.scripts...)
+		}
+		if err := checkScripts(ctx, scripts, opts, conc); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]RuntimeReport, len(dirs))
+	for i, d := range dirs {
+		ds := results[i].ds
+		for _, s := range results[i].scripts {
+			ds = append(ds, s.ds...)
+		}
+		out[i] = newRuntimeReport(d.name, d.dir, ds)
+	}
+	return out, nil
+}
+
+// checkScripts runs bash -n over every script and shellcheck over those
+// that parse.
+func checkScripts(ctx context.Context, scripts []*scriptFile, opts Options, conc int) error {
+	if len(scripts) == 0 {
+		return nil
+	}
+	bash := opts.Bash
+	if bash == "" {
+		var err error
+		if bash, err = exec.LookPath("bash"); err != nil {
+			return fmt.Errorf("bash is needed for the %s rule (or use manifest-only validation): %w", RuleScriptSyntax, err)
+		}
+	}
+	if err := (&syntaxChecker{bash: bash}).check(ctx, scripts, conc); err != nil {
+		return err
+	}
+	if opts.NoShellcheck {
+		return nil
+	}
+	sc := opts.Shellcheck
+	if sc == "" {
+		var err error
+		if sc, err = exec.LookPath("shellcheck"); err != nil {
+			return nil // not installed: the rule is skipped
+		}
+	}
+	sev := opts.ShellcheckSeverity
+	if sev == "" {
+		sev = "warning"
+	}
+	var ok []*scriptFile
+	for _, s := range scripts {
+		if s.syntaxOK {
+			ok = append(ok, s)
+		}
+	}
+	return runShellcheck(ctx, sc, sev, ok, conc)
+}
+
+// checkDir runs the checks that need no external program on one runtime
+// directory and reads its scripts for the ones that do.
+func checkDir(d runtimeDir, idx *gitIndex, opts Options) (dirResult, error) {
+	var r dirResult
+	mpath := filepath.Join(d.dir, ManifestFile)
+	data, err := os.ReadFile(mpath)
+	var res manifestResult
+	switch {
+	case err == nil:
+		r.ds, res = checkManifest(mpath, data, d.name)
+	case errors.Is(err, fs.ErrNotExist):
+		r.ds = append(r.ds, diag(mpath, 0, 0, RuleManifestMissing, "runtime "+d.name+" has no manifest.yaml",
+			"create "+mpath+" with name, version, description and platforms"))
+	case errors.Is(err, syscall.EISDIR):
+		r.ds = append(r.ds, diag(mpath, 0, 0, RuleManifestMissing, "manifest.yaml is a directory, not a file",
+			"replace it with a manifest.yaml file"))
+	default:
+		return r, fmt.Errorf("runtime %s: %w", d.name, err)
+	}
+	if opts.ManifestOnly {
+		return r, nil
+	}
+
+	entries, err := os.ReadDir(d.dir)
+	if err != nil {
+		return r, fmt.Errorf("runtime %s: %w", d.name, err)
+	}
+	files := map[string]os.FileInfo{}
+	var scripts []string
+	for _, e := range entries {
+		n := e.Name()
+		if n != SetupScript && !(strings.HasPrefix(n, "setup-") && strings.HasSuffix(n, ".sh")) {
+			continue
+		}
+		info, err := os.Stat(filepath.Join(d.dir, n))
+		if err != nil || !info.Mode().IsRegular() {
+			continue // a dangling link or a directory counts as missing
+		}
+		files[n] = info
+		scripts = append(scripts, n)
+	}
+	if _, ok := files[SetupScript]; !ok {
+		r.ds = append(r.ds, diag(filepath.Join(d.dir, SetupScript), 0, 0, RuleSetupMissing,
+			"runtime "+d.name+" has no setup.sh",
+			"add setup.sh, the entry point that runs setup-<os>-<arch>.sh for the build platform"))
+	}
+	if res.mapping {
+		declared := map[string]bool{}
+		for _, p := range res.platforms {
+			declared[p.name] = true
+			script := "setup-" + p.name + ".sh"
+			if _, ok := files[script]; !ok {
+				r.ds = append(r.ds, diag(mpath, p.node.Line, p.node.Column, RulePlatformSetupMissing,
+					fmt.Sprintf("platform %s is declared but %s is missing", p.name, script),
+					fmt.Sprintf("add %s next to manifest.yaml or remove %s from platforms", script, p.name)))
+			}
+		}
+		for _, n := range scripts {
+			if n == SetupScript {
+				continue
+			}
+			p := strings.TrimSuffix(strings.TrimPrefix(n, "setup-"), ".sh")
+			if declared[p] {
+				continue
+			}
+			msg := fmt.Sprintf("%s is for platform %s, which platforms does not declare", n, p)
+			hint := "add " + p + " to platforms or delete the script"
+			if _, err := schema.ParsePlatform(p); err != nil {
+				msg = fmt.Sprintf("%s is for %q, which is not a known platform", n, p)
+				hint = "rename it to setup-<os>-<arch>.sh with a platform from: " + allPlatforms()
+			}
+			r.ds = append(r.ds, diag(filepath.Join(d.dir, n), 1, 1, RulePlatformSetupUndeclared, msg, hint))
+		}
+	}
+	for _, n := range scripts {
+		p := filepath.Join(d.dir, n)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return r, fmt.Errorf("runtime %s: %w", d.name, err)
+		}
+		s := &sink{file: p}
+		checkShebang(s, data)
+		checkExecutable(s, idx, files[n])
+		r.ds = append(r.ds, s.ds...)
+		r.scripts = append(r.scripts, &scriptFile{path: p, data: data})
+	}
+	return r, nil
+}
+
+func diag(file string, line, col int, rule, msg, hint string) Diagnostic {
+	return Diagnostic{File: file, Line: line, Column: col, Rule: rule, Severity: severityOf(rule), Message: msg, Hint: hint}
+}
