@@ -1,6 +1,228 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
 
-// buildCommands returns the build commands. Filled in by the build work.
-func buildCommands() []*cli.Command { return nil }
+	"github.com/joblet/rtool/builder"
+	"github.com/urfave/cli/v2"
+)
+
+// buildCommands returns rtool build and rtool base.
+func buildCommands() []*cli.Command {
+	configFlag := &cli.StringFlag{Name: "config", Value: builder.ConfigFile, Usage: "build configuration `FILE` (bases per platform)"}
+	cacheFlag := &cli.StringFlag{Name: "cache", Usage: "cache `DIR` for bases and build work (default $RTOOL_CACHE, else /var/cache/rtool)"}
+	return []*cli.Command{
+		{
+			Name:      "build",
+			Usage:     "build runtimes in a chroot over a cached base and package them (as root)",
+			ArgsUsage: "NAME... | --all",
+			Description: "For each runtime and platform: an overlay over the platform's base (rtool.yaml), new mount\n" +
+				"and PID namespaces, setup-<platform>.sh run with RUNTIME_NAME, RUNTIME_VERSION, RUNTIME_SPEC,\n" +
+				"BUILD_ID, SOURCE_DATE_EPOCH and PLATFORM; then /opt/joblet/runtimes/<name>/ is collected,\n" +
+				"its runtime.yml checked, and packed into OUT/<name>-<version>-<platform>.tar.gz (+ .sha256)\n" +
+				"plus the source package OUT/<name>-<version>.tar.gz. Logs go to OUT/logs/. Builds whose\n" +
+				"inputs did not change are skipped (--rebuild forces them).",
+			Flags: []cli.Flag{
+				&cli.BoolFlag{Name: "all", Usage: "build every runtime under --runtimes"},
+				&cli.StringSliceFlag{Name: "platform", Aliases: []string{"p"}, Usage: "build only for `PLATFORM` (repeatable; default: every platform the manifest lists that has a base)"},
+				&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "out", Usage: "output `DIR`"},
+				&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "run up to `N` builds at once"},
+				&cli.BoolFlag{Name: "rebuild", Usage: "build even when the inputs did not change"},
+				&cli.BoolFlag{Name: "check-reproducible", Usage: "build twice and name every file that differs"},
+				&cli.DurationFlag{Name: "timeout", Usage: "time limit for one setup script (default: the manifest's build.timeout, else 30m)"},
+				&cli.StringFlag{Name: "runtimes", Value: "runtimes", Usage: "`DIR` holding the runtime definitions"},
+				&cli.BoolFlag{Name: "json", Usage: "print the results as JSON"},
+				configFlag, cacheFlag,
+			},
+			Action: buildAction,
+		},
+		{
+			Name:  "base",
+			Usage: "manage the cached base root filesystems",
+			Subcommands: []*cli.Command{
+				{
+					Name:  "list",
+					Usage: "list cached bases",
+					Flags: []cli.Flag{configFlag, cacheFlag, &cli.BoolFlag{Name: "json", Usage: "print JSON"}},
+					Action: func(c *cli.Context) error {
+						b, err := newBuilder(c)
+						if err != nil {
+							return err
+						}
+						infos, err := b.ListBases()
+						if err != nil {
+							return err
+						}
+						if c.Bool("json") {
+							if infos == nil {
+								infos = []builder.BaseInfo{}
+							}
+							return buildWriteJSON(c, infos)
+						}
+						for _, i := range infos {
+							cur := "stale"
+							if i.Current {
+								cur = "current"
+							}
+							fmt.Fprintf(c.App.Writer, "%s\t%s\t%s\t%d MB\t%s\t%s\n", i.ID, i.Platform, cur, i.Size>>20, i.CreatedAt.Format(time.RFC3339), i.Source)
+						}
+						if len(infos) == 0 {
+							fmt.Fprintf(c.App.ErrWriter, "rtool: no bases in %s\n", b.CacheDir())
+						}
+						return nil
+					},
+				},
+				{
+					Name:      "build",
+					Usage:     "bootstrap bases now (default: every platform in rtool.yaml)",
+					ArgsUsage: "[PLATFORM...]",
+					Flags:     []cli.Flag{configFlag, cacheFlag},
+					Action: func(c *cli.Context) error {
+						b, cfg, err := newBuilderConfig(c)
+						if err != nil {
+							return err
+						}
+						plats := c.Args().Slice()
+						if len(plats) == 0 {
+							plats = cfg.Platforms()
+						}
+						for _, p := range plats {
+							if _, err := cfg.Base(p); err != nil {
+								return usageError("%v", err)
+							}
+						}
+						for _, p := range plats {
+							dir, hash, err := b.EnsureBase(c.Context, p)
+							if err != nil {
+								return err
+							}
+							fmt.Fprintf(c.App.Writer, "%s\t%s\t%s\n", p, hash[:16], dir)
+						}
+						return nil
+					},
+				},
+				{
+					Name:  "prune",
+					Usage: "remove bases rtool.yaml no longer selects and leftovers of interrupted builds",
+					Flags: []cli.Flag{configFlag, cacheFlag, &cli.BoolFlag{Name: "all", Usage: "remove every cached base"}},
+					Action: func(c *cli.Context) error {
+						b, err := newBuilder(c)
+						if err != nil {
+							return err
+						}
+						removed, err := b.PruneBases(c.Bool("all"))
+						for _, r := range removed {
+							fmt.Fprintln(c.App.Writer, "removed", r)
+						}
+						return err
+					},
+				},
+			},
+		},
+	}
+}
+
+func newBuilder(c *cli.Context) (*builder.Builder, error) {
+	b, _, err := newBuilderConfig(c)
+	return b, err
+}
+
+func newBuilderConfig(c *cli.Context) (*builder.Builder, *builder.Config, error) {
+	cfg, err := builder.LoadConfig(c.String("config"))
+	if err != nil {
+		return nil, nil, usageError("%v", err)
+	}
+	timeout := time.Duration(0)
+	if c.IsSet("timeout") {
+		timeout = c.Duration("timeout")
+		if timeout <= 0 {
+			return nil, nil, usageError("--timeout must be positive")
+		}
+	}
+	b := builder.New(cfg, builder.Options{
+		CacheDir:        c.String("cache"),
+		ToolVersion:     toolVersion(),
+		Stderr:          c.App.ErrWriter,
+		Timeout:         timeout,
+		SourceDateEpoch: os.Getenv("SOURCE_DATE_EPOCH"),
+	})
+	return b, cfg, nil
+}
+
+func buildAction(c *cli.Context) error {
+	if c.Int("jobs") < 1 {
+		return usageError("build: -j must be at least 1")
+	}
+	b, cfg, err := newBuilderConfig(c)
+	if err != nil {
+		return err
+	}
+	reqs, notes, err := cfg.Plan(builder.PlanOptions{
+		RuntimesDir: c.String("runtimes"),
+		Names:       c.Args().Slice(),
+		All:         c.Bool("all"),
+		Platforms:   c.StringSlice("platform"),
+		OutDir:      c.String("out"),
+		Rebuild:     c.Bool("rebuild"),
+	})
+	if err != nil {
+		return usageError("build: %v", err)
+	}
+	for _, n := range notes {
+		fmt.Fprintln(c.App.ErrWriter, "rtool: note:", n)
+	}
+	if len(reqs) == 0 {
+		return usageError("build: nothing to build")
+	}
+	var results []*builder.Result
+	if c.Bool("check-reproducible") {
+		// Sequential: each check is two builds already.
+		var errs []error
+		for _, r := range reqs {
+			res, err := b.CheckReproducible(c.Context, r)
+			results = append(results, res)
+			errs = append(errs, err)
+		}
+		err = errors.Join(errs...)
+	} else {
+		results, err = b.BuildAll(c.Context, reqs, c.Int("jobs"))
+	}
+	done := make([]*builder.Result, 0, len(results))
+	for _, r := range results {
+		if r != nil {
+			done = append(done, r)
+		}
+	}
+	if c.Bool("json") {
+		if jerr := buildWriteJSON(c, done); jerr != nil {
+			return jerr
+		}
+	} else {
+		for _, r := range done {
+			state := "built"
+			if r.Skipped {
+				state = "unchanged"
+			}
+			fmt.Fprintf(c.App.Writer, "%s\t%s\tsha256:%s\t%d\n", state, r.ArtifactPath, r.Stats.SHA256, r.Stats.Size)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%d of %d builds failed:\n%s", len(reqs)-len(done), len(reqs), buildIndent(err.Error()))
+	}
+	return nil
+}
+
+func buildIndent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+func buildWriteJSON(c *cli.Context, v any) error {
+	enc := json.NewEncoder(c.App.Writer)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,408 @@
+package builder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/joblet/rtool/archive"
+	"github.com/joblet/rtool/internal/sandbox"
+	"github.com/joblet/rtool/schema"
+)
+
+// DefaultTimeout bounds one setup script run when neither the manifest's
+// build.timeout nor Options.Timeout says otherwise.
+const DefaultTimeout = 30 * time.Minute
+
+// InstallRoot is where setup scripts install runtimes inside the chroot.
+const InstallRoot = "/opt/joblet/runtimes"
+
+// RuntimeMount is where the runtime's directory is bound read-only inside
+// the sandbox; setup scripts run with it as their working directory.
+const RuntimeMount = "/build/runtime"
+
+// DefaultCacheDir is $RTOOL_CACHE, else /var/cache/rtool.
+func DefaultCacheDir() string {
+	if d := os.Getenv("RTOOL_CACHE"); d != "" {
+		return d
+	}
+	return "/var/cache/rtool"
+}
+
+// Options configure a Builder.
+type Options struct {
+	// CacheDir holds bases and build work directories (default
+	// DefaultCacheDir()). Work directories live here so the overlay's upper
+	// layer is on the same filesystem as the base.
+	CacheDir string
+	// ToolVersion is rtool's version; it is one of a build's inputs.
+	ToolVersion string
+	// Stderr receives every build's live output, each line prefixed with
+	// [name/platform]; nil discards it (the log files still get it).
+	Stderr io.Writer
+	// Timeout overrides the manifest's build.timeout when positive.
+	Timeout time.Duration
+	// Concurrency is passed to archive.PackOptions (0: GOMAXPROCS).
+	Concurrency int
+	// SourceDateEpoch, when not empty, is used instead of the last git
+	// commit time of the runtime directory (the value of $SOURCE_DATE_EPOCH).
+	SourceDateEpoch string
+}
+
+// Request is one runtime × platform build.
+type Request struct {
+	RuntimeDir string // runtimes/<name>
+	Platform   string // <os>-<arch>
+	OutDir     string // artifacts, .sha256, stamps and logs/ (default "out")
+	Rebuild    bool   // build even when the inputs did not change
+}
+
+// Result describes a finished (or skipped) build.
+type Result struct {
+	Name         string        `json:"name"`
+	Version      string        `json:"version"`
+	Platform     string        `json:"platform"`
+	ArtifactPath string        `json:"artifact"`
+	Stats        archive.Stats `json:"stats"`
+	SourcePath   string        `json:"source_package,omitempty"`
+	Skipped      bool          `json:"skipped"`
+	LogPath      string        `json:"log,omitempty"`
+	Duration     time.Duration `json:"duration_ns"`
+}
+
+// Builder builds runtimes on the bases of a Config.
+type Builder struct {
+	cfg  *Config
+	opts Options
+	mux  *mux
+}
+
+// New returns a Builder for cfg.
+func New(cfg *Config, opts Options) *Builder {
+	if opts.CacheDir == "" {
+		opts.CacheDir = DefaultCacheDir()
+	}
+	if abs, err := filepath.Abs(opts.CacheDir); err == nil {
+		opts.CacheDir = abs
+	}
+	if opts.ToolVersion == "" {
+		opts.ToolVersion = "devel"
+	}
+	return &Builder{cfg: cfg, opts: opts, mux: &mux{w: opts.Stderr}}
+}
+
+// CacheDir is the cache directory in use.
+func (b *Builder) CacheDir() string { return b.opts.CacheDir }
+
+// StepError is a failed build or bootstrap step: it names the log and shows
+// the last lines of output.
+type StepError struct {
+	What    string // "build python-3.11/debian-amd64"
+	LogPath string
+	Tail    []string
+	Err     error
+}
+
+func (e *StepError) Error() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%s: %v", e.What, e.Err)
+	if len(e.Tail) > 0 {
+		fmt.Fprintf(&sb, "\n--- last %d lines ---\n%s\n---", len(e.Tail), strings.Join(e.Tail, "\n"))
+	}
+	if e.LogPath != "" {
+		fmt.Fprintf(&sb, "\nfull log: %s", e.LogPath)
+	}
+	return sb.String()
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// runtimeInfo is what a build needs from a runtime directory.
+type runtimeInfo struct {
+	dir      string
+	manifest *schema.Manifest
+	script   string // setup-<platform>.sh
+	timeout  time.Duration
+}
+
+func (b *Builder) loadRuntime(dir, platform string) (*runtimeInfo, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	mpath := filepath.Join(abs, "manifest.yaml")
+	data, err := os.ReadFile(mpath)
+	if err != nil {
+		return nil, fmt.Errorf("runtime %s: %w", dir, err)
+	}
+	m, err := schema.ParseManifest(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", mpath, err)
+	}
+	if err := schema.CheckName(m.Name); err != nil {
+		return nil, fmt.Errorf("%s: name: %w", mpath, err)
+	}
+	if err := schema.CheckVersion(m.Version); err != nil {
+		return nil, fmt.Errorf("%s: version: %w", mpath, err)
+	}
+	if !slices.Contains(m.Platforms, platform) {
+		return nil, fmt.Errorf("%s: platforms does not list %s (it lists %s); add it or pick one of those", mpath, platform, strings.Join(m.Platforms, ", "))
+	}
+	script := "setup-" + platform + ".sh"
+	if st, err := os.Stat(filepath.Join(abs, script)); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("runtime %s: %s is missing; every platform in manifest.yaml needs its setup script", dir, script)
+	}
+	ri := &runtimeInfo{dir: abs, manifest: m, script: script, timeout: DefaultTimeout}
+	if m.Build != nil && m.Build.Timeout != "" {
+		d, err := time.ParseDuration(m.Build.Timeout)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("%s: build.timeout %q is not a positive Go duration such as 20m", mpath, m.Build.Timeout)
+		}
+		ri.timeout = d
+	}
+	if b.opts.Timeout > 0 {
+		ri.timeout = b.opts.Timeout
+	}
+	return ri, nil
+}
+
+// Build builds one runtime for one platform (or reuses the artifact when
+// its inputs did not change and req.Rebuild is false).
+func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err error) {
+	start := time.Now()
+	if req.OutDir == "" {
+		req.OutDir = "out"
+	}
+	ri, err := b.loadRuntime(req.RuntimeDir, req.Platform)
+	if err != nil {
+		return nil, err
+	}
+	name, version := ri.manifest.Name, ri.manifest.Version
+	label := name + "/" + req.Platform
+	sde, _, err := archive.SourceDateEpoch(ctx, ri.dir, b.opts.SourceDateEpoch)
+	if err != nil {
+		return nil, fmt.Errorf("build %s: %w", label, err)
+	}
+	r, err := b.cfg.resolve(req.Platform)
+	if err != nil {
+		return nil, err
+	}
+	baseKey := r.key()
+	if err := os.MkdirAll(filepath.Join(req.OutDir, "logs"), 0o755); err != nil {
+		return nil, fmt.Errorf("build %s: output directory: %w", label, err)
+	}
+	artifact := filepath.Join(req.OutDir, schema.ArtifactName(name, version, req.Platform))
+	res = &Result{Name: name, Version: version, Platform: req.Platform, ArtifactPath: artifact,
+		SourcePath: filepath.Join(req.OutDir, schema.SourcePackageName(name, version))}
+	inputs, err := b.inputsHash(ri, req.Platform, baseKey, sde)
+	if err != nil {
+		return nil, fmt.Errorf("build %s: %w", label, err)
+	}
+	if !req.Rebuild {
+		if st, ok := reuseArtifact(artifact, inputs); ok {
+			res.Stats, res.Skipped, res.Duration = st, true, time.Since(start)
+			return res, nil
+		}
+	}
+
+	// The log lives next to the artifacts; the live copy goes to Stderr.
+	res.LogPath = filepath.Join(req.OutDir, "logs", strings.TrimSuffix(filepath.Base(artifact), ".tar.gz")+".log")
+	logf, err := os.Create(res.LogPath)
+	if err != nil {
+		return nil, fmt.Errorf("build %s: log: %w", label, err)
+	}
+	defer logf.Close()
+	out := b.mux.stream(label, logf)
+	defer out.Close()
+	fail := func(err error) (*Result, error) {
+		out.Close()
+		var se *StepError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("build %s: %w", label, err)
+		}
+		return nil, &StepError{What: "build " + label, LogPath: res.LogPath, Tail: out.Tail(), Err: err}
+	}
+
+	if HostArch() != r.arch() && r.arch() != "" {
+		if err := CheckBinfmt(r.arch()); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(out, "warning: %s runs emulated through qemu-user-static; expect the build to be several times slower\n", r.arch())
+	}
+	lower, _, releaseBase, err := b.ensureBase(ctx, req.Platform)
+	if err != nil {
+		return fail(err)
+	}
+	defer releaseBase()
+
+	work, releaseWork, err := b.newWorkDir(label)
+	if err != nil {
+		return fail(err)
+	}
+	defer releaseWork()
+
+	buildID := name + "-" + version + "-" + req.Platform + "-" + inputs[:12]
+	env := []string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/root",
+		"LANG=C.UTF-8",
+		"DEBIAN_FRONTEND=noninteractive",
+		"RUNTIME_NAME=" + name,
+		"RUNTIME_VERSION=" + version,
+		"RUNTIME_SPEC=" + name + "@" + version,
+		"BUILD_ID=" + buildID,
+		"SOURCE_DATE_EPOCH=" + strconv.FormatInt(sde.Unix(), 10),
+		"PLATFORM=" + req.Platform,
+	}
+	resolv, err := filepath.EvalSymlinks("/etc/resolv.conf")
+	if err != nil {
+		return fail(fmt.Errorf("host /etc/resolv.conf (needed for network in the build): %w", err))
+	}
+	spec := sandbox.Spec{
+		Root:    filepath.Join(work, "root"),
+		Overlay: &sandbox.Overlay{Lower: lower, Upper: filepath.Join(work, "upper"), Work: filepath.Join(work, "work")},
+		Proc:    true,
+		Dev:     true,
+		Mounts: []sandbox.Mount{
+			{Source: resolv, Target: "/etc/resolv.conf", ReadOnly: true},
+			{Source: ri.dir, Target: RuntimeMount, ReadOnly: true},
+			{Type: "tmpfs", Target: "/tmp", Data: "mode=1777"},
+		},
+		Hostname: "rtool-build",
+		Args:     []string{"/bin/bash", "./" + ri.script},
+		Env:      env,
+		Dir:      RuntimeMount,
+		Stdout:   out,
+		Stderr:   out,
+	}
+	fmt.Fprintf(out, "building %s@%s for %s (build id %s, SOURCE_DATE_EPOCH=%d, timeout %s)\n", name, version, req.Platform, buildID, sde.Unix(), ri.timeout)
+	runCtx, cancel := context.WithTimeout(ctx, ri.timeout)
+	defer cancel()
+	code, err := sandbox.Run(runCtx, spec)
+	switch {
+	case ctx.Err() != nil:
+		return fail(fmt.Errorf("interrupted: %w", ctx.Err()))
+	case runCtx.Err() != nil:
+		return fail(fmt.Errorf("%s did not finish within %s (raise build.timeout in manifest.yaml or pass --timeout)", ri.script, ri.timeout))
+	case err != nil:
+		return fail(err)
+	case code != 0:
+		return fail(fmt.Errorf("%s exited with status %d", ri.script, code))
+	}
+
+	// Collect the runtime from the merged view of the overlay.
+	fakeRoot := filepath.Join(work, "collect")
+	tree := filepath.Join(fakeRoot, InstallRoot, name)
+	spec.Args = collectArgs(name)
+	spec.Dir = "/"
+	if err := collect(ctx, spec, tree, out); err != nil {
+		if ctx.Err() != nil {
+			return fail(fmt.Errorf("interrupted: %w", ctx.Err()))
+		}
+		return fail(err)
+	}
+	if _, err := CheckTree(tree, name, version); err != nil {
+		return fail(err)
+	}
+
+	fmt.Fprintf(out, "packaging %s\n", artifact)
+	st, err := archive.PackFile(ctx, tree, artifact, archive.PackOptions{
+		SourceDateEpoch: sde,
+		Concurrency:     b.opts.Concurrency,
+		LinkRoot:        fakeRoot,
+		Warn:            func(msg string) { fmt.Fprintln(out, "warning:", msg) },
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := archive.PackFile(ctx, ri.dir, res.SourcePath, archive.PackOptions{
+		SourceDateEpoch: sde, Concurrency: b.opts.Concurrency, Prefix: name + "/",
+	}); err != nil {
+		return fail(fmt.Errorf("source package: %w", err))
+	}
+	if err := writeStamp(artifact, stamp{Inputs: inputs, ToolVersion: b.opts.ToolVersion, BaseKey: baseKey,
+		SourceDateEpoch: sde.Unix(), Stats: st}); err != nil {
+		return fail(err)
+	}
+	res.Stats, res.Duration = st, time.Since(start)
+	fmt.Fprintf(out, "built %s (%d bytes, sha256 %s) in %s\n", artifact, st.Size, st.SHA256, res.Duration.Round(time.Second))
+	return res, nil
+}
+
+// arch is the Debian architecture a resolved base runs.
+func (r *resolvedBase) arch() string {
+	if r.Debootstrap != nil {
+		return r.Debootstrap.Arch
+	}
+	if p, err := schema.ParsePlatform(r.Platform); err == nil {
+		return p.Arch
+	}
+	return ""
+}
+
+// newWorkDir makes a fresh build directory (root, upper, work, collect) in
+// the cache, on the same filesystem as the bases, locked while the build
+// runs so rtool base prune leaves it alone. release removes it.
+func (b *Builder) newWorkDir(label string) (string, func(), error) {
+	if err := os.MkdirAll(b.workDir(), 0o755); err != nil {
+		return "", nil, fmt.Errorf("work directory: %w", err)
+	}
+	dir, err := os.MkdirTemp(b.workDir(), strings.ReplaceAll(label, "/", "_")+"-")
+	if err != nil {
+		return "", nil, fmt.Errorf("work directory: %w", err)
+	}
+	unlock, ok, err := tryLock(dir + ".lock")
+	if err != nil || !ok {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("work directory %s: cannot lock it: %v", dir, err)
+	}
+	for _, d := range []string{"root", "upper", "work", "collect"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			unlock()
+			os.RemoveAll(dir)
+			return "", nil, fmt.Errorf("work directory: %w", err)
+		}
+	}
+	return dir, func() {
+		os.RemoveAll(dir)
+		os.Remove(dir + ".lock")
+		unlock()
+	}, nil
+}
+
+// BuildAll runs reqs with at most jobs builds at a time (each with its own
+// overlay) and returns the results in request order; failed builds leave a
+// nil result and their errors are joined.
+func (b *Builder) BuildAll(ctx context.Context, reqs []Request, jobs int) ([]*Result, error) {
+	if jobs < 1 {
+		jobs = 1
+	}
+	results := make([]*Result, len(reqs))
+	errs := make([]error, len(reqs))
+	sem := make(chan struct{}, jobs)
+	var wg sync.WaitGroup
+	for i, req := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = fmt.Errorf("build %s for %s: not started: %w", req.RuntimeDir, req.Platform, ctx.Err())
+				return
+			}
+			defer func() { <-sem }()
+			results[i], errs[i] = b.Build(ctx, req)
+		}()
+	}
+	wg.Wait()
+	return results, errors.Join(errs...)
+}

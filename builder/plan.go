@@ -1,0 +1,105 @@
+package builder
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/joblet/rtool/schema"
+)
+
+// PlanOptions selects what rtool build builds.
+type PlanOptions struct {
+	RuntimesDir string   // directory of runtime definitions (default "runtimes")
+	Names       []string // runtime names (or paths to runtime directories)
+	All         bool     // every runtime in RuntimesDir
+	Platforms   []string // restrict to these; empty: every platform a runtime lists that has a base
+	OutDir      string
+	Rebuild     bool
+}
+
+// Plan expands names × platforms into build requests. Notes explain what
+// was left out (a platform without a base in rtool.yaml, a runtime that
+// does not list a requested platform with All).
+func (c *Config) Plan(opts PlanOptions) (reqs []Request, notes []string, err error) {
+	if opts.RuntimesDir == "" {
+		opts.RuntimesDir = "runtimes"
+	}
+	if opts.All == (len(opts.Names) > 0) {
+		return nil, nil, errors.New("name one or more runtimes, or pass --all (not both)")
+	}
+	dirs := make([]string, 0, len(opts.Names))
+	if opts.All {
+		entries, err := os.ReadDir(opts.RuntimesDir)
+		if err != nil {
+			return nil, nil, fmt.Errorf("runtimes: %w", err)
+		}
+		for _, e := range entries {
+			if _, err := os.Stat(filepath.Join(opts.RuntimesDir, e.Name(), "manifest.yaml")); e.IsDir() && err == nil {
+				dirs = append(dirs, filepath.Join(opts.RuntimesDir, e.Name()))
+			}
+		}
+		if len(dirs) == 0 {
+			return nil, nil, fmt.Errorf("no runtime (directory with manifest.yaml) in %s", opts.RuntimesDir)
+		}
+	} else {
+		for _, n := range opts.Names {
+			d := n
+			if !strings.ContainsRune(n, filepath.Separator) {
+				d = filepath.Join(opts.RuntimesDir, n)
+			}
+			if _, err := os.Stat(filepath.Join(d, "manifest.yaml")); err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil, nil, fmt.Errorf("runtime %s: no %s (runtimes are directories under %s)", n, filepath.Join(d, "manifest.yaml"), opts.RuntimesDir)
+				}
+				return nil, nil, fmt.Errorf("runtime %s: %w", n, err)
+			}
+			dirs = append(dirs, d)
+		}
+	}
+	for _, p := range opts.Platforms {
+		if _, err := c.Base(p); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, d := range dirs {
+		data, err := os.ReadFile(filepath.Join(d, "manifest.yaml"))
+		if err != nil {
+			return nil, nil, err
+		}
+		m, err := schema.ParseManifest(data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", filepath.Join(d, "manifest.yaml"), err)
+		}
+		var plats []string
+		if len(opts.Platforms) > 0 {
+			for _, p := range opts.Platforms {
+				if slices.Contains(m.Platforms, p) {
+					plats = append(plats, p)
+				} else if opts.All {
+					notes = append(notes, fmt.Sprintf("%s: skipped for %s (not in its platforms)", m.Name, p))
+				} else {
+					return nil, nil, fmt.Errorf("%s: manifest.yaml does not list platform %s (it lists %s)", d, p, strings.Join(m.Platforms, ", "))
+				}
+			}
+		} else {
+			for _, p := range m.Platforms {
+				if _, ok := c.Bases[p]; ok {
+					plats = append(plats, p)
+				} else {
+					notes = append(notes, fmt.Sprintf("%s: skipped for %s (no base for it in %s)", m.Name, p, c.Path))
+				}
+			}
+		}
+		sort.Strings(plats)
+		for _, p := range slices.Compact(plats) {
+			reqs = append(reqs, Request{RuntimeDir: d, Platform: p, OutDir: opts.OutDir, Rebuild: opts.Rebuild})
+		}
+	}
+	return reqs, notes, nil
+}
