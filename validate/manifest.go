@@ -19,8 +19,11 @@ const ManifestFile = "manifest.yaml"
 
 // manifestResult is what the directory checks need from the manifest.
 type manifestResult struct {
-	mapping   bool          // the document is a mapping (the platforms below are meaningful)
-	platforms []platformRef // declared platforms that are well formed, first occurrence only
+	// platformsOK: platforms is a non-empty list, so platforms below are
+	// what the manifest declares (entries that are not known platforms are
+	// left out and reported on their own).
+	platformsOK bool
+	platforms   []platformRef // declared, well-formed platforms, first occurrence only
 }
 
 type platformRef struct {
@@ -125,14 +128,13 @@ func checkManifest(file string, data []byte, dirName string) ([]Diagnostic, mani
 			"write one key per line, for example name: python-3.11")
 		return s.ds, res
 	}
-	res.mapping = true
 	checkDuplicates(s, root, 0)
 	keys := topLevelKeys(root)
 
 	checkName(s, root, keys, dirName)
 	checkVersion(s, root, keys)
 	checkDescription(s, root, keys)
-	res.platforms = checkPlatforms(s, root, keys)
+	res.platforms, res.platformsOK = checkPlatforms(s, root, keys)
 	checkPackages(s, keys)
 	checkSmoke(s, keys)
 	checkBuild(s, keys)
@@ -401,10 +403,10 @@ func allPlatforms() string {
 	return strings.Join(ps, ", ")
 }
 
-func checkPlatforms(s *sink, root *yaml.Node, keys map[string]keyValue) []platformRef {
+func checkPlatforms(s *sink, root *yaml.Node, keys map[string]keyValue) ([]platformRef, bool) {
 	kv := required(s, root, keys, "platforms", "platforms: [ubuntu-amd64, ubuntu-arm64]")
 	if kv == nil {
-		return nil
+		return nil, false
 	}
 	v := deref(kv.value)
 	if v == nil || v.Kind != yaml.SequenceNode {
@@ -413,11 +415,11 @@ func checkPlatforms(s *sink, root *yaml.Node, keys map[string]keyValue) []platfo
 			hint = fmt.Sprintf("write a list: platforms: [%s]", v.Value)
 		}
 		s.at(v, RuleManifestType, fmt.Sprintf("\"platforms\" must be a list of platforms, not %s", describe(v)), hint)
-		return nil
+		return nil, false
 	}
 	if len(v.Content) == 0 {
 		s.at(v, RuleManifestRequired, "\"platforms\" is empty; a runtime builds for at least one platform", "list platforms such as ubuntu-amd64")
-		return nil
+		return nil, false
 	}
 	var out []platformRef
 	seen := map[string]*yaml.Node{}
@@ -428,7 +430,7 @@ func checkPlatforms(s *sink, root *yaml.Node, keys map[string]keyValue) []platfo
 			continue
 		}
 		if _, err := schema.ParsePlatform(p.Value); err != nil {
-			s.at(p, RulePlatformUnknown, err.Error(), "known platforms: "+allPlatforms())
+			s.at(p, RulePlatformUnknown, err.Error(), platformHint(p.Value))
 			continue
 		}
 		if first, ok := seen[p.Value]; ok {
@@ -438,7 +440,41 @@ func checkPlatforms(s *sink, root *yaml.Node, keys map[string]keyValue) []platfo
 		seen[p.Value] = p
 		out = append(out, platformRef{p.Value, p})
 	}
-	return out
+	return out, true
+}
+
+// platformAliases maps common spellings to rtool's os and arch names.
+var platformAliases = map[string]string{
+	"x86_64": "amd64", "x86-64": "amd64", "x64": "amd64", "aarch64": "arm64", "arm": "arm64", "armv8": "arm64",
+	"centos": "rhel", "rocky": "rhel", "rockylinux": "rhel", "alma": "rhel", "almalinux": "rhel", "redhat": "rhel", "fedora": "rhel",
+	"amazon": "amzn", "amazonlinux": "amzn", "al2": "amzn", "al2023": "amzn", "amzn2": "amzn",
+}
+
+// suggestPlatform guesses the platform a misspelt one means, or "".
+func suggestPlatform(p string) string {
+	p = strings.ToLower(p)
+	i := strings.Index(p, "-")
+	if i < 0 {
+		return ""
+	}
+	os, arch := p[:i], p[i+1:]
+	if a, ok := platformAliases[os]; ok {
+		os = a
+	}
+	if a, ok := platformAliases[arch]; ok {
+		arch = a
+	}
+	if _, err := schema.ParsePlatform(os + "-" + arch); err != nil {
+		return ""
+	}
+	return os + "-" + arch
+}
+
+func platformHint(p string) string {
+	if s := suggestPlatform(p); s != "" {
+		return "did you mean " + s + "? known platforms: " + allPlatforms()
+	}
+	return "known platforms: " + allPlatforms()
 }
 
 const (

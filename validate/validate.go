@@ -273,7 +273,7 @@ func checkDir(d runtimeDir, idx *gitIndex, opts Options) (dirResult, error) {
 			"runtime "+d.name+" has no setup.sh",
 			"add setup.sh, the entry point that runs setup-<os>-<arch>.sh for the build platform"))
 	}
-	if res.mapping {
+	if res.platformsOK {
 		declared := map[string]bool{}
 		for _, p := range res.platforms {
 			declared[p.name] = true
@@ -296,7 +296,7 @@ func checkDir(d runtimeDir, idx *gitIndex, opts Options) (dirResult, error) {
 			hint := "add " + p + " to platforms or delete the script"
 			if _, err := schema.ParsePlatform(p); err != nil {
 				msg = fmt.Sprintf("%s is for %q, which is not a known platform", n, p)
-				hint = "rename it to setup-<os>-<arch>.sh with a platform from: " + allPlatforms()
+				hint = "rename it to setup-<os>-<arch>.sh; " + platformHint(p)
 			}
 			r.ds = append(r.ds, diag(filepath.Join(d.dir, n), 1, 1, RulePlatformSetupUndeclared, msg, hint))
 		}
