@@ -2,9 +2,12 @@ package schema
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -59,16 +62,19 @@ type Artifact struct {
 
 // Yank records why and when a version was withdrawn.
 type Yank struct {
-	Reason string `json:"reason"`
-	Date   string `json:"date" jsonschema:"format=date-time"`
+	Reason string                     `json:"reason"`
+	Date   string                     `json:"date" jsonschema:"format=date-time"`
+	Extra  map[string]json.RawMessage `json:"-"`
 }
 
-// ForcedChange records a checksum replaced with --force.
+// ForcedChange records a checksum replaced with --force. Platform is empty
+// for the top-level (source package) checksum.
 type ForcedChange struct {
-	Date        string `json:"date" jsonschema:"format=date-time"`
-	Platform    string `json:"platform,omitempty"`
-	OldChecksum string `json:"old_checksum"`
-	NewChecksum string `json:"new_checksum"`
+	Date        string                     `json:"date" jsonschema:"format=date-time"`
+	Platform    string                     `json:"platform,omitempty"`
+	OldChecksum string                     `json:"old_checksum"`
+	NewChecksum string                     `json:"new_checksum"`
+	Extra       map[string]json.RawMessage `json:"-"`
 }
 
 // CheckChecksum verifies the sha256:<64 lowercase hex> format.
@@ -100,29 +106,98 @@ func SortedVersions(versions map[string]*RegistryEntry) []string {
 }
 
 // SortVersionStrings sorts version strings in semantic version order;
-// strings that do not parse sort last, by text.
+// strings that do not parse sort last, by text. Equal versions (which differ
+// only in build metadata) sort by text.
 func SortVersionStrings(keys []string) {
-	parsed := make(map[string]*semver.Version, len(keys))
-	for _, k := range keys {
-		if v, err := semver.StrictNewVersion(k); err == nil {
-			parsed[k] = v
+	if len(keys) < 2 {
+		return
+	}
+	ks := make([]versionKey, len(keys))
+	for i, k := range keys {
+		ks[i] = parseVersionKey(k)
+	}
+	slices.SortStableFunc(ks, compareVersionKeys)
+	for i := range ks {
+		keys[i] = ks[i].s
+	}
+}
+
+// versionKey is a version string prepared for sorting: plain X.Y.Z (by far
+// the most common) compares as three numbers without allocating; anything
+// else goes through semver.
+type versionKey struct {
+	s     string
+	plain bool
+	num   [3]uint64
+	sv    *semver.Version // nil when s is not a semantic version
+}
+
+func parseVersionKey(s string) versionKey {
+	k := versionKey{s: s}
+	if num, ok := parsePlainVersion(s); ok {
+		k.plain, k.num = true, num
+		return k
+	}
+	if v, err := semver.StrictNewVersion(s); err == nil {
+		k.sv = v
+		k.num = [3]uint64{v.Major(), v.Minor(), v.Patch()}
+	}
+	return k
+}
+
+// parsePlainVersion parses MAJOR.MINOR.PATCH without leading zeros,
+// pre-release or build metadata.
+func parsePlainVersion(s string) ([3]uint64, bool) {
+	var num [3]uint64
+	part := 0
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if digits == 1 && s[i-1] == '0' || digits >= 18 {
+				return num, false
+			}
+			num[part] = num[part]*10 + uint64(c-'0')
+			digits++
+		case c == '.' && digits > 0 && part < 2:
+			part++
+			digits = 0
+		default:
+			return num, false
 		}
 	}
-	sort.SliceStable(keys, func(i, j int) bool {
-		a, b := parsed[keys[i]], parsed[keys[j]]
-		switch {
-		case a != nil && b != nil:
-			if c := a.Compare(b); c != 0 {
-				return c < 0
+	return num, part == 2 && digits > 0
+}
+
+func (k *versionKey) valid() bool { return k.plain || k.sv != nil }
+
+func (k *versionKey) semver() *semver.Version {
+	if k.sv == nil {
+		k.sv = semver.New(k.num[0], k.num[1], k.num[2], "", "")
+	}
+	return k.sv
+}
+
+func compareVersionKeys(a, b versionKey) int {
+	switch {
+	case a.valid() && b.valid():
+		if a.plain && b.plain {
+			for i := range a.num {
+				if c := cmp.Compare(a.num[i], b.num[i]); c != 0 {
+					return c
+				}
 			}
-			return keys[i] < keys[j]
-		case a != nil:
-			return true
-		case b != nil:
-			return false
+		} else if c := a.semver().Compare(b.semver()); c != 0 {
+			return c
 		}
-		return keys[i] < keys[j]
-	})
+		return strings.Compare(a.s, b.s)
+	case a.valid():
+		return -1
+	case b.valid():
+		return 1
+	}
+	return strings.Compare(a.s, b.s)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -265,6 +340,54 @@ func (a *Artifact) MarshalJSON() ([]byte, error) {
 	return w.done()
 }
 
+// MarshalJSON writes reason and date, then extras.
+func (y *Yank) MarshalJSON() ([]byte, error) {
+	w := newObject()
+	w.field("reason", y.Reason)
+	w.field("date", y.Date)
+	w.extras(y.Extra)
+	return w.done()
+}
+
+// MarshalJSON writes the known keys in declaration order, then extras.
+func (f ForcedChange) MarshalJSON() ([]byte, error) {
+	w := newObject()
+	w.field("date", f.Date)
+	if f.Platform != "" {
+		w.field("platform", f.Platform)
+	}
+	w.field("old_checksum", f.OldChecksum)
+	w.field("new_checksum", f.NewChecksum)
+	w.extras(f.Extra)
+	return w.done()
+}
+
+// UnmarshalJSON reads a yank, keeping unknown keys.
+func (y *Yank) UnmarshalJSON(data []byte) error {
+	type plain Yank
+	var p plain
+	extra, err := splitKnown(data, &p, "reason", "date")
+	if err != nil {
+		return err
+	}
+	*y = Yank(p)
+	y.Extra = extra
+	return nil
+}
+
+// UnmarshalJSON reads a forced change, keeping unknown keys.
+func (f *ForcedChange) UnmarshalJSON(data []byte) error {
+	type plain ForcedChange
+	var p plain
+	extra, err := splitKnown(data, &p, "date", "platform", "old_checksum", "new_checksum")
+	if err != nil {
+		return err
+	}
+	*f = ForcedChange(p)
+	f.Extra = extra
+	return nil
+}
+
 // splitKnown decodes data as an object, decodes the known keys into dst
 // (a pointer to a struct alias without custom methods) and returns the rest.
 func splitKnown(data []byte, dst any, known ...string) (map[string]json.RawMessage, error) {
@@ -342,17 +465,241 @@ func ParseRegistry(data []byte) (*Registry, error) {
 
 // EncodeRegistry returns the canonical bytes of r: two-space indent and a
 // trailing newline, so re-running on the same content is byte-identical.
+// The bytes equal json.Indent of r.MarshalJSON() plus a newline; they are
+// written directly because indenting a whole large document afterwards
+// costs as much again as encoding it.
 func EncodeRegistry(r *Registry) ([]byte, error) {
-	compact, err := r.MarshalJSON()
-	if err != nil {
-		return nil, err
+	return AppendRegistry(nil, r)
+}
+
+// AppendRegistry appends the canonical bytes of r (see EncodeRegistry) to
+// dst, so a caller that knows the expected size can allocate once.
+func AppendRegistry(dst []byte, r *Registry) ([]byte, error) {
+	e := &indentEncoder{b: dst}
+	e.open('{')
+	e.extras(1, r.Extra)
+	e.key(1, "version")
+	e.str(r.Version)
+	e.key(1, "updated_at")
+	e.str(r.UpdatedAt)
+	e.key(1, "runtimes")
+	if len(r.Runtimes) == 0 {
+		e.b = append(e.b, "{}"...)
+	} else {
+		e.open('{')
+		for _, name := range sortedKeys(r.Runtimes) {
+			e.key(2, name)
+			versions := r.Runtimes[name]
+			if len(versions) == 0 {
+				e.b = append(e.b, "{}"...)
+				continue
+			}
+			e.open('{')
+			for _, v := range SortedVersions(versions) {
+				e.key(3, v)
+				e.entry(4, versions[v])
+			}
+			e.close(2, '}')
+		}
+		e.close(1, '}')
 	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, compact, "", "  "); err != nil {
-		return nil, err
+	e.close(0, '}')
+	e.b = append(e.b, '\n')
+	if e.err != nil {
+		return nil, e.err
 	}
-	out.WriteByte('\n')
-	return out.Bytes(), nil
+	return e.b, nil
+}
+
+// indentEncoder writes JSON with two-space indentation exactly as
+// json.Indent(prefix "", indent "  ") formats compact output.
+type indentEncoder struct {
+	b     []byte
+	n     []int // members written so far in each open object or array
+	err   error
+	fixed [8]int
+}
+
+const indentSpaces = "                                                                "
+
+func (e *indentEncoder) newline(depth int) {
+	e.b = append(e.b, '\n')
+	for n := 2 * depth; n > 0; {
+		k := min(n, len(indentSpaces))
+		e.b = append(e.b, indentSpaces[:k]...)
+		n -= k
+	}
+}
+
+func (e *indentEncoder) open(c byte) {
+	if e.n == nil {
+		e.n = e.fixed[:0]
+	}
+	e.b = append(e.b, c)
+	e.n = append(e.n, 0)
+}
+
+// close ends the innermost object or array; depth is the closing bracket's.
+func (e *indentEncoder) close(depth int, c byte) {
+	if e.n[len(e.n)-1] > 0 {
+		e.newline(depth)
+	}
+	e.n = e.n[:len(e.n)-1]
+	e.b = append(e.b, c)
+}
+
+// elem starts a member of the innermost object or array at depth.
+func (e *indentEncoder) elem(depth int) {
+	top := &e.n[len(e.n)-1]
+	if *top > 0 {
+		e.b = append(e.b, ',')
+	}
+	*top++
+	e.newline(depth)
+}
+
+func (e *indentEncoder) key(depth int, k string) {
+	e.elem(depth)
+	e.str(k)
+	e.b = append(e.b, ':', ' ')
+}
+
+// str writes s as encoding/json does with HTML escaping off.
+func (e *indentEncoder) str(s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			e.b = append(e.b, encodeNoEscape(s, &e.err)...)
+			return
+		}
+	}
+	e.b = append(e.b, '"')
+	e.b = append(e.b, s...)
+	e.b = append(e.b, '"')
+}
+
+func (e *indentEncoder) int(v int64) { e.b = strconv.AppendInt(e.b, v, 10) }
+
+// raw writes an unknown value re-indented at depth.
+func (e *indentEncoder) raw(depth int, v json.RawMessage) {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, v, strings.Repeat("  ", depth), "  "); err != nil {
+		if e.err == nil {
+			e.err = err
+		}
+		return
+	}
+	e.b = append(e.b, buf.Bytes()...)
+}
+
+func (e *indentEncoder) extras(depth int, extra map[string]json.RawMessage) {
+	if len(extra) == 0 {
+		return
+	}
+	for _, k := range sortedKeys(extra) {
+		e.key(depth, k)
+		e.raw(depth, extra[k])
+	}
+}
+
+// entry writes one version entry whose members are at depth.
+func (e *indentEncoder) entry(depth int, en *RegistryEntry) {
+	if en == nil {
+		e.b = append(e.b, "null"...)
+		return
+	}
+	e.open('{')
+	e.key(depth, "version")
+	e.str(en.Version)
+	e.key(depth, "description")
+	e.str(en.Description)
+	e.key(depth, "download_url")
+	e.str(en.DownloadURL)
+	e.key(depth, "checksum")
+	e.str(en.Checksum)
+	e.key(depth, "size")
+	e.int(en.Size)
+	e.key(depth, "platforms")
+	if len(en.Platforms) == 0 {
+		e.b = append(e.b, "[]"...)
+	} else {
+		e.open('[')
+		for _, p := range en.Platforms {
+			e.elem(depth + 1)
+			e.str(p)
+		}
+		e.close(depth, ']')
+	}
+	if en.ReleasedAt != "" {
+		e.key(depth, "released_at")
+		e.str(en.ReleasedAt)
+	}
+	if len(en.Artifacts) > 0 {
+		e.key(depth, "artifacts")
+		e.open('{')
+		for _, p := range sortedKeys(en.Artifacts) {
+			e.key(depth+1, p)
+			e.artifact(depth+2, en.Artifacts[p])
+		}
+		e.close(depth, '}')
+	}
+	if en.Yanked != nil {
+		e.key(depth, "yanked")
+		e.open('{')
+		e.key(depth+1, "reason")
+		e.str(en.Yanked.Reason)
+		e.key(depth+1, "date")
+		e.str(en.Yanked.Date)
+		e.extras(depth+1, en.Yanked.Extra)
+		e.close(depth, '}')
+	}
+	if len(en.Forced) > 0 {
+		e.key(depth, "forced")
+		e.open('[')
+		for _, f := range en.Forced {
+			e.elem(depth + 1)
+			e.open('{')
+			e.key(depth+2, "date")
+			e.str(f.Date)
+			if f.Platform != "" {
+				e.key(depth+2, "platform")
+				e.str(f.Platform)
+			}
+			e.key(depth+2, "old_checksum")
+			e.str(f.OldChecksum)
+			e.key(depth+2, "new_checksum")
+			e.str(f.NewChecksum)
+			e.extras(depth+2, f.Extra)
+			e.close(depth+1, '}')
+		}
+		e.close(depth, ']')
+	}
+	e.extras(depth, en.Extra)
+	e.close(depth-1, '}')
+}
+
+// artifact writes one artifact whose members are at depth.
+func (e *indentEncoder) artifact(depth int, a *Artifact) {
+	if a == nil {
+		e.b = append(e.b, "null"...)
+		return
+	}
+	e.open('{')
+	e.key(depth, "download_url")
+	e.str(a.DownloadURL)
+	e.key(depth, "checksum")
+	e.str(a.Checksum)
+	e.key(depth, "size")
+	e.int(a.Size)
+	if a.UnpackedSize != 0 {
+		e.key(depth, "unpacked_size")
+		e.int(a.UnpackedSize)
+	}
+	if a.Entries != 0 {
+		e.key(depth, "entries")
+		e.int(a.Entries)
+	}
+	e.extras(depth, a.Extra)
+	e.close(depth-1, '}')
 }
 
 // Available reports whether the entry can be picked by @latest or a range:

@@ -1,0 +1,85 @@
+package registrygen
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/joblet/rtool/schema"
+)
+
+// Encode returns the canonical bytes of r (see schema.EncodeRegistry).
+func Encode(r *schema.Registry) ([]byte, error) {
+	return schema.AppendRegistry(make([]byte, 0, encodedSizeHint(r)), r)
+}
+
+// encodedSizeHint estimates the encoded size so the output buffer is
+// allocated once for typical registries instead of doubling its way up.
+func encodedSizeHint(r *schema.Registry) int {
+	n := 256
+	for name, versions := range r.Runtimes {
+		n += len(name) + 16
+		for _, e := range versions {
+			if e == nil {
+				continue
+			}
+			n += 230 + 2*len(e.Version) + len(e.Description) + len(e.DownloadURL) + len(e.Checksum) + len(e.ReleasedAt)
+			n += len(e.Platforms) * 30
+			for p, a := range e.Artifacts {
+				if a != nil {
+					n += 140 + len(p) + len(a.DownloadURL) + len(a.Checksum)
+				}
+			}
+		}
+	}
+	return n + n/16
+}
+
+// Write writes r canonically to path, atomically: a temporary file in the
+// same directory is written, synced and renamed over path, so a reader sees
+// the old or the new registry, never a mix. An existing file keeps its
+// permissions.
+func Write(path string, r *schema.Registry) error {
+	data, err := Encode(r)
+	if err != nil {
+		return fmt.Errorf("registry %s: encode: %w", path, err)
+	}
+	return writeFileAtomic(path, data)
+}
+
+func writeFileAtomic(path string, data []byte) (err error) {
+	mode := os.FileMode(0o644)
+	if fi, statErr := os.Stat(path); statErr == nil {
+		mode = fi.Mode().Perm()
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("registry %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err == nil {
+		if err = f.Chmod(mode); err == nil {
+			err = f.Sync()
+		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("registry %s: write: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("registry %s: %w", path, err)
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
