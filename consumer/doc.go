@@ -6,6 +6,9 @@
 // pass, installs it atomically under a per-version lock, lists and removes
 // installs, and runs a command in a job root with the runtime's mounts.
 //
+// Registries are parsed with package registrygen (errors with
+// file:line:column).
+//
 // It owns the install-level guarantees around package archive's hardened
 // extraction (staging directory, checksum and size checks, runtime.yml
 // verification, atomic rename, locks, cleanup of leftovers). It must not

@@ -64,21 +64,21 @@ func ParseSpec(s string) (Spec, error) {
 // Resolved is one runtime version picked for one platform, with what to
 // download and what to expect of it.
 type Resolved struct {
-	Name     string
-	Version  string
-	Platform string
-	Entry    *schema.RegistryEntry
+	Name     string                `json:"name"`
+	Version  string                `json:"version"`
+	Platform string                `json:"platform"`
+	Entry    *schema.RegistryEntry `json:"entry,omitempty"`
 	// URL is an absolute http(s) URL or an absolute local path.
-	URL          string
-	Checksum     string
-	Size         int64
-	UnpackedSize int64
-	Entries      int64
+	URL          string `json:"url"`
+	Checksum     string `json:"checksum"`
+	Size         int64  `json:"size"`
+	UnpackedSize int64  `json:"unpacked_size,omitempty"`
+	Entries      int64  `json:"entries,omitempty"`
 	// Universal is true when the entry has no per-platform artifacts and
 	// its upstream download_url is used (see README).
-	Universal bool
-	Registry  string // the source it was found in
-	Warnings  []string
+	Universal bool     `json:"universal,omitempty"`
+	Registry  string   `json:"registry"` // the source it was found in
+	Warnings  []string `json:"warnings,omitempty"`
 }
 
 // artifactFor returns the artifact of entry e for platform, or for an

@@ -184,3 +184,38 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestAvailable(t *testing.T) {
+	a := testRegistry()
+	b := testRegistry()
+	b.Where = "/b/registry.json"
+	b.Registry.Runtimes["zz-only-b"] = b.Registry.Runtimes["openjdk-21"]
+	all := Available([]*Loaded{a, b}, "", "debian-amd64")
+	var names []string
+	for _, v := range all {
+		if len(names) == 0 || names[len(names)-1] != v.Name {
+			names = append(names, v.Name)
+		}
+		if v.Name == "python-3.11" && v.Registry != a.Where {
+			t.Errorf("python-3.11 listed from %s; the first registry hides later ones", v.Registry)
+		}
+	}
+	if want := "nodejs-20 openjdk-21 pre-only python-3.11 python-3.11-ml zz-only-b"; strings.Join(names, " ") != want {
+		t.Errorf("names = %v, want %s", names, want)
+	}
+	py := Available([]*Loaded{a}, "python-3.11", "debian-amd64")
+	var got []string
+	for _, v := range py {
+		s := v.Version
+		if v.Yanked != "" {
+			s += "(y)"
+		}
+		if !v.HasArtifact {
+			s += "(-)"
+		}
+		got = append(got, s)
+	}
+	if want := "0.9.0 1.2.0 1.2.5 1.3.0 1.3.2(-) 1.4.0(y) 1.10.0-beta 2.0.0-rc.1"; strings.Join(got, " ") != want {
+		t.Errorf("python-3.11 versions = %v, want %s", got, want)
+	}
+}

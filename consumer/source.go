@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/joblet/rtool/registrygen"
 	"github.com/joblet/rtool/schema"
 )
 
@@ -138,12 +139,11 @@ func (s Sources) Fetch(ctx context.Context, src Source) (*Loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to fetch registry %s: %w", where, err)
 	}
-	reg, err := schema.ParseRegistry(data)
+	// registrygen.Parse names source:line:column in its errors and rejects
+	// what Joblet's own consumer would.
+	reg, err := registrygen.Parse(data, where)
 	if err != nil {
-		return nil, fmt.Errorf("registry %s: %w", where, err)
-	}
-	if reg.Version != schema.RegistryFormatVersion {
-		return nil, fmt.Errorf("registry %s: format version %q is not %q", where, reg.Version, schema.RegistryFormatVersion)
+		return nil, err
 	}
 	return &Loaded{Source: src, Where: where, IsURL: isURL, Registry: reg}, nil
 }

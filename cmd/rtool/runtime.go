@@ -1,6 +1,496 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 
-// runtimeCommands returns the runtime commands. Filled in by the runtime work.
-func runtimeCommands() []*cli.Command { return nil }
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/joblet/rtool/archive"
+	"github.com/joblet/rtool/builder"
+	"github.com/joblet/rtool/consumer"
+	"github.com/joblet/rtool/schema"
+)
+
+// runtimeCommands returns `rtool runtime ...` and `rtool test`.
+func runtimeCommands() []*cli.Command {
+	rootFlag := &cli.StringFlag{Name: "root", Value: consumer.DefaultRoot, Usage: "install root `DIR`", EnvVars: []string{"RTOOL_RUNTIMES_ROOT"}}
+	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout"}
+	platformFlag := &cli.StringFlag{Name: "platform", Usage: "`PLATFORM` to install for (default: detected from /etc/os-release and uname -m)"}
+	registryFlags := []cli.Flag{
+		&cli.StringSliceFlag{Name: "registry", Usage: "registry `LOCATION`: a registry.json file or directory, an http(s) URL, or owner/repo on GitHub (repeatable, searched in order)"},
+		&cli.StringFlag{Name: "config", Usage: "config `FILE` listing registries (runtimes.registries: [{name, url, enabled}]; default ~/.rnx/config.yaml if present)"},
+		&cli.StringFlag{Name: "github-raw-base", Hidden: true, EnvVars: []string{"RTOOL_GITHUB_RAW_BASE"}, Usage: "base URL for owner/repo registries"},
+	}
+	return []*cli.Command{
+		{
+			Name:  "runtime",
+			Usage: "install, list, inspect, remove and run runtimes as Joblet does",
+			Subcommands: []*cli.Command{
+				{
+					Name:      "install",
+					Usage:     "download, verify and install a runtime",
+					ArgsUsage: "NAME[@latest|@X.Y.Z|@RANGE]",
+					Description: "Resolves the spec in the registries (highest stable non-yanked version with an artifact for\n" +
+						"the platform for NAME and @latest; exact versions may be yanked; ranges like ^1.2, ~1.3.0,\n" +
+						"\">=1.0 <2.0\"), streams the artifact through sha256, a size cap and the hardened extractor\n" +
+						"into a staging directory, checks runtime.yml, and renames it to ROOT/NAME-VERSION/.",
+					Flags: append([]cli.Flag{rootFlag, platformFlag, jsonFlag,
+						&cli.BoolFlag{Name: "force", Usage: "replace an existing install (atomically)"},
+					}, registryFlags...),
+					Action: runtimeInstall,
+				},
+				{
+					Name:  "list",
+					Usage: "list installed runtimes (or, with --available, the registry's)",
+					Flags: append([]cli.Flag{rootFlag, platformFlag, jsonFlag,
+						&cli.BoolFlag{Name: "available", Usage: "list the versions in the registries instead"},
+					}, registryFlags...),
+					Action: runtimeList,
+				},
+				{
+					Name:      "info",
+					Usage:     "show a runtime's versions, what a spec resolves to, and what is installed",
+					ArgsUsage: "NAME[@SPEC]",
+					Flags:     append([]cli.Flag{rootFlag, platformFlag, jsonFlag}, registryFlags...),
+					Action:    runtimeInfo,
+				},
+				{
+					Name:      "remove",
+					Usage:     "remove an installed runtime version",
+					ArgsUsage: "NAME@X.Y.Z",
+					Flags:     []cli.Flag{rootFlag, jsonFlag},
+					Action:    runtimeRemove,
+				},
+				{
+					Name:      "run",
+					Usage:     "run a command in a job root with an installed runtime mounted (as root)",
+					ArgsUsage: "NAME[@SPEC] -- CMD [ARG...]",
+					Description: "New mount and PID namespaces, an empty job root with /proc, a minimal /dev and a tmpfs /tmp,\n" +
+						"each runtime.yml mount bound at its target (nosuid, nodev, read-only when it says so),\n" +
+						"runtime.yml's environment applied, CMD run chrooted. Exits with CMD's exit code.",
+					Flags: []cli.Flag{rootFlag,
+						&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set `KEY=VALUE` in the job (repeatable)"},
+						&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working `DIR` inside the job (default /)"},
+					},
+					Action: runtimeRun,
+				},
+			},
+		},
+		{
+			Name:      "test",
+			Usage:     "build a runtime (or reuse its artifact), install it in a temporary root and run its smoke tests",
+			ArgsUsage: "NAME",
+			Flags: []cli.Flag{platformFlag, jsonFlag,
+				&cli.StringFlag{Name: "runtimes", Value: "runtimes", Usage: "`DIR` holding the runtime definitions"},
+				&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "out", Usage: "build output `DIR`"},
+				&cli.StringFlag{Name: "artifact", Usage: "test this artifact `FILE` instead of building"},
+				&cli.StringFlag{Name: "config", Value: builder.ConfigFile, Usage: "build configuration `FILE`"},
+				&cli.StringFlag{Name: "cache", Usage: "build cache `DIR` (default $RTOOL_CACHE, else /var/cache/rtool)"},
+				&cli.DurationFlag{Name: "timeout", Usage: "time limit for one setup script"},
+				&cli.BoolFlag{Name: "rebuild", Usage: "build even when the inputs did not change"},
+			},
+			Action: runtimeTest,
+		},
+	}
+}
+
+// installOptions builds consumer options from the shared flags.
+func installOptions(c *cli.Context) (consumer.InstallOptions, error) {
+	srcs, err := consumer.PickSources(c.StringSlice("registry"), c.String("config"))
+	if err != nil {
+		return consumer.InstallOptions{}, usageError("%v", err)
+	}
+	platform := c.String("platform")
+	if platform != "" {
+		if _, err := schema.ParsePlatform(platform); err != nil {
+			return consumer.InstallOptions{}, usageError("--platform: %v", err)
+		}
+	}
+	o := consumer.InstallOptions{
+		Root:       c.String("root"),
+		Platform:   platform,
+		Force:      c.Bool("force"),
+		Registries: srcs,
+		Sources:    consumer.Sources{GitHubRawBase: c.String("github-raw-base")},
+		Warn:       func(s string) { fmt.Fprintln(c.App.ErrWriter, "rtool: warning:", s) },
+	}
+	if showProgress(c) {
+		o.Progress = c.App.ErrWriter
+	}
+	return o, nil
+}
+
+// showProgress: only on a terminal stderr, and not with NO_COLOR.
+func showProgress(c *cli.Context) bool {
+	f, ok := c.App.ErrWriter.(*os.File)
+	return ok && os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(f.Fd()))
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func oneArg(c *cli.Context, what string) (string, error) {
+	if c.NArg() != 1 {
+		return "", usageError("%s: want exactly one %s, got %d arguments", c.Command.FullName(), what, c.NArg())
+	}
+	return c.Args().First(), nil
+}
+
+func runtimeInstall(c *cli.Context) error {
+	spec, err := oneArg(c, "NAME[@VERSION]")
+	if err != nil {
+		return err
+	}
+	if _, err := consumer.ParseSpec(spec); err != nil {
+		return usageError("%v", err)
+	}
+	o, err := installOptions(c)
+	if err != nil {
+		return err
+	}
+	got, err := consumer.Install(c.Context, spec, o)
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return writeJSON(c.App.Writer, got)
+	}
+	switch {
+	case got.AlreadyInstalled:
+		fmt.Fprintf(c.App.ErrWriter, "rtool: %s@%s is already installed (use --force to reinstall)\n", got.Name, got.Version)
+	case got.Replaced:
+		fmt.Fprintf(c.App.ErrWriter, "rtool: replaced %s@%s (%s, %d files)\n", got.Name, got.Version, got.Platform, got.Entries)
+	default:
+		fmt.Fprintf(c.App.ErrWriter, "rtool: installed %s@%s (%s, %d files)\n", got.Name, got.Version, got.Platform, got.Entries)
+	}
+	fmt.Fprintln(c.App.Writer, got.Dir)
+	return nil
+}
+
+func detectOr(c *cli.Context) (string, error) {
+	if p := c.String("platform"); p != "" {
+		if _, err := schema.ParsePlatform(p); err != nil {
+			return "", usageError("--platform: %v", err)
+		}
+		return p, nil
+	}
+	return consumer.DetectPlatform()
+}
+
+func runtimeList(c *cli.Context) error {
+	if c.NArg() != 0 {
+		return usageError("runtime list takes no arguments")
+	}
+	if c.Bool("available") {
+		o, err := installOptions(c)
+		if err != nil {
+			return err
+		}
+		platform, err := detectOr(c)
+		if err != nil {
+			return err
+		}
+		regs, err := o.Sources.FetchAll(c.Context, o.Registries, o.Warn)
+		if err != nil {
+			return err
+		}
+		av := consumer.Available(regs, "", platform)
+		if c.Bool("json") {
+			if av == nil {
+				av = []consumer.AvailableVersion{}
+			}
+			return writeJSON(c.App.Writer, av)
+		}
+		printAvailable(c.App.Writer, av, platform)
+		return nil
+	}
+	list, err := consumer.ListInstalled(c.String("root"))
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		if list == nil {
+			list = []consumer.InstalledRuntime{}
+		}
+		return writeJSON(c.App.Writer, list)
+	}
+	for _, r := range list {
+		if r.Problem != "" {
+			fmt.Fprintf(c.App.Writer, "%s\tBROKEN: %s\n", filepath.Base(r.Dir), r.Problem)
+			continue
+		}
+		fmt.Fprintf(c.App.Writer, "%s\t%s\t%s\n", r.Name, r.Version, r.Dir)
+	}
+	if len(list) == 0 {
+		fmt.Fprintf(c.App.ErrWriter, "rtool: no runtimes installed in %s\n", c.String("root"))
+	}
+	return nil
+}
+
+func printAvailable(w io.Writer, av []consumer.AvailableVersion, platform string) {
+	for _, v := range av {
+		var notes []string
+		if !v.HasArtifact {
+			notes = append(notes, "no artifact for "+platform)
+		}
+		if v.Yanked != "" {
+			notes = append(notes, "yanked: "+v.Yanked)
+		}
+		line := fmt.Sprintf("%s\t%s\t%s", v.Name, v.Version, strings.Join(v.Platforms, ","))
+		if len(notes) > 0 {
+			line += "\t(" + strings.Join(notes, "; ") + ")"
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+func runtimeInfo(c *cli.Context) error {
+	arg, err := oneArg(c, "NAME[@SPEC]")
+	if err != nil {
+		return err
+	}
+	spec, err := consumer.ParseSpec(arg)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	o, err := installOptions(c)
+	if err != nil {
+		return err
+	}
+	platform, err := detectOr(c)
+	if err != nil {
+		return err
+	}
+	regs, err := o.Sources.FetchAll(c.Context, o.Registries, o.Warn)
+	if err != nil {
+		return err
+	}
+	info := struct {
+		Name      string                      `json:"name"`
+		Spec      string                      `json:"spec"`
+		Platform  string                      `json:"platform"`
+		Resolved  *consumer.Resolved          `json:"resolved,omitempty"`
+		Error     string                      `json:"error,omitempty"`
+		Versions  []consumer.AvailableVersion `json:"versions"`
+		Installed []consumer.InstalledRuntime `json:"installed"`
+	}{Name: spec.Name, Spec: spec.String(), Platform: platform, Versions: consumer.Available(regs, spec.Name, platform)}
+	r, rerr := consumer.Resolve(regs, spec, platform)
+	if rerr != nil {
+		info.Error = rerr.Error()
+	} else {
+		info.Resolved = r
+	}
+	all, err := consumer.ListInstalled(c.String("root"))
+	if err != nil {
+		return err
+	}
+	info.Installed = []consumer.InstalledRuntime{}
+	for _, ir := range all {
+		if ir.Name == spec.Name && ir.Problem == "" {
+			info.Installed = append(info.Installed, ir)
+		}
+	}
+	if info.Versions == nil {
+		info.Versions = []consumer.AvailableVersion{}
+	}
+	if c.Bool("json") {
+		if err := writeJSON(c.App.Writer, info); err != nil {
+			return err
+		}
+	} else {
+		w := c.App.Writer
+		if r != nil {
+			fmt.Fprintf(w, "%s resolves to %s for %s\n  url:      %s\n  checksum: %s\n  size:     %d\n  registry: %s\n",
+				spec, r.Version, platform, r.URL, r.Checksum, r.Size, r.Registry)
+			if r.Entry != nil && r.Entry.Description != "" {
+				fmt.Fprintf(w, "  description: %s\n", r.Entry.Description)
+			}
+		}
+		if len(info.Versions) > 0 {
+			fmt.Fprintln(w, "versions:")
+			printAvailable(w, info.Versions, platform)
+		}
+		fmt.Fprintln(w, "installed:")
+		for _, ir := range info.Installed {
+			fmt.Fprintf(w, "  %s\t%s\n", ir.Version, ir.Dir)
+		}
+	}
+	if rerr != nil {
+		return rerr
+	}
+	return nil
+}
+
+func runtimeRemove(c *cli.Context) error {
+	arg, err := oneArg(c, "NAME@X.Y.Z")
+	if err != nil {
+		return err
+	}
+	tag, err := schema.ParseTag(arg)
+	if err != nil {
+		return usageError("runtime remove: %v (remove needs an exact version; see rtool runtime list)", err)
+	}
+	dir, err := consumer.Remove(c.Context, c.String("root"), tag.Name, tag.Version)
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return writeJSON(c.App.Writer, map[string]string{"name": tag.Name, "version": tag.Version, "removed": dir})
+	}
+	fmt.Fprintf(c.App.ErrWriter, "rtool: removed %s\n", dir)
+	return nil
+}
+
+func runtimeRun(c *cli.Context) error {
+	args := c.Args().Slice()
+	if len(args) == 0 || args[0] == "--" {
+		return usageError("runtime run: want NAME[@SPEC] -- CMD [ARG...]")
+	}
+	spec, cmd := args[0], args[1:]
+	if len(cmd) > 0 && cmd[0] == "--" {
+		cmd = cmd[1:]
+	}
+	if len(cmd) == 0 {
+		return usageError("runtime run: no command; write it after --, for example: rtool runtime run %s -- sh -c 'echo hi'", spec)
+	}
+	if _, err := consumer.ParseSpec(spec); err != nil {
+		return usageError("%v", err)
+	}
+	code, err := consumer.Run(c.Context, consumer.RunOptions{
+		Root: c.String("root"), Spec: spec, Args: cmd, Env: c.StringSlice("env"), Dir: c.String("workdir"),
+		Stdin: os.Stdin, Stdout: c.App.Writer, Stderr: c.App.ErrWriter,
+	})
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return cli.Exit("", code)
+	}
+	return nil
+}
+
+func runtimeTest(c *cli.Context) error {
+	name, err := oneArg(c, "NAME")
+	if err != nil {
+		return err
+	}
+	if err := schema.CheckName(name); err != nil {
+		return usageError("%v", err)
+	}
+	rdir := filepath.Join(c.String("runtimes"), name)
+	data, err := os.ReadFile(filepath.Join(rdir, "manifest.yaml"))
+	if err != nil {
+		return usageError("test: %v", err)
+	}
+	m, err := schema.ParseManifest(data)
+	if err != nil {
+		return usageError("test: %s: %v", filepath.Join(rdir, "manifest.yaml"), err)
+	}
+	platform, err := detectOr(c)
+	if err != nil {
+		return err
+	}
+	var art *consumer.Resolved
+	if p := c.String("artifact"); p != "" {
+		st, err := fileStats(p)
+		if err != nil {
+			return usageError("--artifact: %v", err)
+		}
+		art = consumer.LocalArtifact(p, m.Name, m.Version, platform, st)
+	} else {
+		b, err := newBuilder(c)
+		if err != nil {
+			return err
+		}
+		res, err := b.Build(c.Context, builder.Request{RuntimeDir: rdir, Platform: platform, OutDir: c.String("out"), Rebuild: c.Bool("rebuild")})
+		if err != nil {
+			return err
+		}
+		if res.Skipped {
+			fmt.Fprintf(c.App.ErrWriter, "rtool: reusing %s (inputs unchanged)\n", res.ArtifactPath)
+		}
+		art = consumer.LocalArtifact(res.ArtifactPath, res.Name, res.Version, platform, res.Stats)
+	}
+	root, err := os.MkdirTemp("", "rtool-test-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(root)
+	if _, err := consumer.InstallResolved(c.Context, art, consumer.InstallOptions{Root: root, Platform: platform}); err != nil {
+		return err
+	}
+	if len(m.Smoke) == 0 {
+		fmt.Fprintf(c.App.ErrWriter, "rtool: %s installs and verifies; its manifest has no smoke tests to run\n", name)
+		return nil
+	}
+	results, err := consumer.RunSmoke(c.Context, root, art.Name+"@"+art.Version, m.Smoke)
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, r := range results {
+		if !r.Passed {
+			failed++
+		}
+	}
+	if c.Bool("json") {
+		if err := writeJSON(c.App.Writer, results); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range results {
+			if r.Passed {
+				fmt.Fprintf(c.App.Writer, "PASS %s\n", r.Name)
+				continue
+			}
+			fmt.Fprintf(c.App.Writer, "FAIL %s: %s\n", r.Name, r.Reason)
+			if s := strings.TrimSpace(r.Stderr); s != "" {
+				fmt.Fprintf(c.App.Writer, "     stderr: %s\n", firstLines(s, 5))
+			}
+		}
+	}
+	fmt.Fprintf(c.App.ErrWriter, "rtool: %s@%s on %s: %d passed, %d failed\n", art.Name, art.Version, platform, len(results)-failed, failed)
+	if failed > 0 {
+		return cli.Exit("", exitFindings)
+	}
+	return nil
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = append(lines[:n], "...")
+	}
+	return strings.Join(lines, "\n             ")
+}
+
+// fileStats hashes an artifact on disk for --artifact (unpacked size and
+// entries unknown: the extractor's absolute ceilings apply).
+func fileStats(path string) (archive.Stats, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return archive.Stats{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return archive.Stats{}, err
+	}
+	if n == 0 {
+		return archive.Stats{}, errors.New(path + " is empty")
+	}
+	return archive.Stats{Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
