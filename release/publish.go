@@ -1,0 +1,356 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/joblet/rtool/archive"
+	"github.com/joblet/rtool/registrygen"
+	"github.com/joblet/rtool/schema"
+)
+
+// BuildFunc builds one runtime for one platform into outDir and returns
+// the artifact's path (the CLI wires builder.Builder.Build here).
+type BuildFunc func(ctx context.Context, runtimeDir, platform, outDir string) (string, error)
+
+// PublishOptions configures Publish (rtool publish).
+type PublishOptions struct {
+	// Tag is the release tag name@X.Y.Z.
+	Tag string
+	// RuntimesDir is runtimes/ in the checkout of the tag.
+	RuntimesDir string
+	// ArtifactsDir holds prebuilt artifacts (schema.ArtifactName) and,
+	// optionally, the source package (schema.SourcePackageName). Empty:
+	// Build is called for every platform.
+	ArtifactsDir string
+	// Build builds a platform when ArtifactsDir is empty.
+	Build BuildFunc
+	// SourceDateEpoch clamps mtimes when the source package is packed here
+	// (it is not among the artifacts). Zero: the last commit touching the
+	// runtime (archive.SourceDateEpoch), so a re-run packs the same bytes.
+	SourceDateEpoch time.Time
+	// Publisher makes the files downloadable.
+	Publisher Publisher
+	// Repo is the clone registry.json is committed from (the CI checkout;
+	// its configuration has the push credentials). Remote and Branch
+	// default to origin and main, RegistryPath to registry.json.
+	Repo         Git
+	Remote       string
+	Branch       string
+	RegistryPath string
+	// MaxAttempts and Backoff bound the registry commit retries (see CommitOptions).
+	MaxAttempts int
+	Backoff     time.Duration
+	// Force replaces differing published assets and registry checksums
+	// (recorded in the entry's forced list).
+	Force bool
+	// DryRun prints the release and the registry diff and changes nothing.
+	DryRun bool
+	// Now stamps released_at (zero: time.Now()).
+	Now time.Time
+	// Log receives progress for people; nil discards it.
+	Log io.Writer
+}
+
+// PublishResult is what Publish did (or would do).
+type PublishResult struct {
+	Tag       schema.Tag
+	Platforms []string
+	Publisher string
+	Assets    []PublishedAsset
+	Changes   registrygen.Changes
+	Diff      registrygen.DiffResult
+	Commit    *CommitResult
+	DryRun    bool
+}
+
+// Publish releases one tagged runtime: it checks the tag against the
+// manifest, collects (or builds) the artifacts for every platform, packs
+// the source package if it is not there, publishes them all, merges them
+// into the freshest registry.json on the branch, checks that no history is
+// lost, and commits and pushes it (see CommitFile).
+func Publish(ctx context.Context, opts PublishOptions) (*PublishResult, error) {
+	log := opts.Log
+	if log == nil {
+		log = io.Discard
+	}
+	if opts.Publisher == nil {
+		return nil, errors.New("publish: no publisher")
+	}
+	if opts.RegistryPath == "" {
+		opts.RegistryPath = "registry.json"
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	tag, err := schema.ParseTag(opts.Tag)
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	runtimeDir := filepath.Join(opts.RuntimesDir, tag.Name)
+	m, err := ReadManifest(runtimeDir)
+	if err != nil {
+		return nil, fmt.Errorf("publish %s: %w", tag, err)
+	}
+	if m.Name != tag.Name {
+		return nil, fmt.Errorf("publish %s: %s names the runtime %q; the tag, the directory and the manifest must agree",
+			tag, filepath.Join(runtimeDir, "manifest.yaml"), m.Name)
+	}
+	if m.Version != tag.Version {
+		return nil, fmt.Errorf("publish %s: %s says version %s, not %s; tag the commit whose manifest has version %s (or bump the manifest and tag again)",
+			tag, filepath.Join(runtimeDir, "manifest.yaml"), m.Version, tag.Version, tag.Version)
+	}
+	res := &PublishResult{Tag: tag, Platforms: m.Platforms, Publisher: opts.Publisher.Kind(), DryRun: opts.DryRun}
+
+	work, err := os.MkdirTemp("", "rtool-publish-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+
+	// the files: artifacts per platform, then the source package
+	artifacts := make([]registrygen.PlatformFile, 0, len(m.Platforms))
+	for _, p := range m.Platforms {
+		path, err := artifactFor(ctx, opts, runtimeDir, tag, p, work)
+		if err != nil {
+			return nil, err
+		}
+		ef, err := registrygen.InspectArtifact(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("publish %s: %w", tag, err)
+		}
+		if err := checkSidecar(path, ef.Checksum); err != nil {
+			return nil, fmt.Errorf("publish %s: %w", tag, err)
+		}
+		artifacts = append(artifacts, registrygen.PlatformFile{Platform: p, File: ef})
+	}
+	srcPath, err := sourcePackage(ctx, opts, runtimeDir, tag, work)
+	if err != nil {
+		return nil, err
+	}
+	source, err := registrygen.HashFile(ctx, srcPath)
+	if err != nil {
+		return nil, fmt.Errorf("publish %s: %w", tag, err)
+	}
+	if err := checkSidecar(srcPath, source.Checksum); err != nil {
+		return nil, fmt.Errorf("publish %s: %w", tag, err)
+	}
+	files := []*registrygen.EntryFile{source}
+	for _, a := range artifacts {
+		files = append(files, a.File)
+	}
+	var assets []Asset
+	for _, f := range files {
+		assets = append(assets, Asset{Name: filepath.Base(f.Path), Path: f.Path, Size: f.Size,
+			SHA256: strings.TrimPrefix(f.Checksum, schema.ChecksumPrefix)})
+	}
+
+	// publish (or plan to)
+	if opts.DryRun {
+		for _, a := range assets {
+			res.Assets = append(res.Assets, PublishedAsset{Asset: a, URL: opts.Publisher.DownloadURL(tag.String(), a.Name), State: StatePlanned})
+		}
+	} else {
+		fmt.Fprintf(log, "publishing %d file(s) for %s with the %s publisher\n", len(assets), tag, opts.Publisher.Kind())
+		published, err := opts.Publisher.Publish(ctx, ReleaseRequest{
+			Tag: tag.String(), Title: fmt.Sprintf("%s %s", tag.Name, tag.Version),
+			Notes: ReleaseNotes(m, assets), Assets: assets, Force: opts.Force,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("publish %s: %w", tag, err)
+		}
+		res.Assets = published
+	}
+	urls := map[string]string{}
+	for _, a := range res.Assets {
+		urls[a.Name] = a.URL
+	}
+	source.URL = urls[filepath.Base(source.Path)]
+	for _, a := range artifacts {
+		a.File.URL = urls[filepath.Base(a.File.Path)]
+	}
+	frag, err := registrygen.Fragment(registrygen.FragmentSpec{
+		Name: tag.Name, Version: tag.Version, Description: m.Description, Platforms: m.Platforms,
+		Source: source, Artifacts: artifacts, ReleasedAt: now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("publish %s: registry entry: %w", tag, err)
+	}
+
+	// merge into the freshest registry.json and commit it
+	update := func(current []byte) ([]byte, error) {
+		base := registrygen.New()
+		if current != nil {
+			var err error
+			if base, err = registrygen.Parse(current, opts.Remote+"/"+opts.Branch+":"+opts.RegistryPath); err != nil {
+				return nil, fmt.Errorf("the registry on the branch is broken, not merging into it: %w", err)
+			}
+		}
+		merged, changes, err := registrygen.Merge(base, frag, registrygen.MergeOptions{Now: now, Force: opts.Force})
+		if err != nil {
+			return nil, err
+		}
+		if err := registrygen.CheckHistory(base, merged); err != nil {
+			return nil, err
+		}
+		res.Changes, res.Diff = changes, registrygen.Diff(base, merged)
+		if current != nil && len(changes) == 0 {
+			return current, nil // nothing to add: do not even canonicalize
+		}
+		return registrygen.Encode(merged)
+	}
+	commit, err := CommitFile(ctx, CommitOptions{
+		Git: opts.Repo, Remote: opts.Remote, Branch: opts.Branch, Path: opts.RegistryPath,
+		Message:     CommitMessage(tag, m.Platforms),
+		Update:      update,
+		MaxAttempts: opts.MaxAttempts, Backoff: opts.Backoff, DryRun: opts.DryRun, Log: log,
+	})
+	if err != nil {
+		return res, fmt.Errorf("publish %s: files are published; registry.json not updated (rerun to retry, it is idempotent): %w", tag, err)
+	}
+	res.Commit = commit
+	switch {
+	case opts.DryRun:
+	case commit.Unchanged:
+		fmt.Fprintf(log, "%s already lists %s; nothing to commit\n", opts.RegistryPath, tag)
+	default:
+		fmt.Fprintf(log, "committed %s %s to %s (attempt %d)\n", opts.RegistryPath, short(commit.Commit), opts.Branch, commit.Attempts)
+	}
+	return res, nil
+}
+
+// artifactFor returns the artifact of one platform: from ArtifactsDir, or
+// built into work.
+func artifactFor(ctx context.Context, opts PublishOptions, runtimeDir string, tag schema.Tag, platform, work string) (string, error) {
+	name := schema.ArtifactName(tag.Name, tag.Version, platform)
+	if opts.ArtifactsDir != "" {
+		path := filepath.Join(opts.ArtifactsDir, name)
+		if _, err := os.Stat(path); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return "", fmt.Errorf("publish %s: %s has no %s; every platform of the manifest needs its artifact (did its build job fail or upload under another name?)",
+					tag, opts.ArtifactsDir, name)
+			}
+			return "", err
+		}
+		return path, nil
+	}
+	if opts.Build == nil {
+		return "", fmt.Errorf("publish %s: no --artifacts directory and no builder", tag)
+	}
+	out := filepath.Join(work, "build-"+platform)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	path, err := opts.Build(ctx, runtimeDir, platform, out)
+	if err != nil {
+		return "", fmt.Errorf("publish %s: build %s: %w", tag, platform, err)
+	}
+	if filepath.Base(path) != name {
+		// publish under the canonical name whatever the builder called it
+		dst := filepath.Join(out, name)
+		if err := os.Rename(path, dst); err != nil {
+			return "", err
+		}
+		path = dst
+	}
+	return path, nil
+}
+
+// sourcePackage returns the source package from ArtifactsDir, or packs the
+// runtime directory into work (top-level directory <name>/, as upstream).
+func sourcePackage(ctx context.Context, opts PublishOptions, runtimeDir string, tag schema.Tag, work string) (string, error) {
+	name := schema.SourcePackageName(tag.Name, tag.Version)
+	if opts.ArtifactsDir != "" {
+		path := filepath.Join(opts.ArtifactsDir, name)
+		if _, err := os.Stat(path); err == nil {
+			return path, nil
+		}
+	}
+	epoch := opts.SourceDateEpoch
+	if epoch.IsZero() {
+		t, _, err := archive.SourceDateEpoch(ctx, runtimeDir, "")
+		if err != nil {
+			return "", err
+		}
+		epoch = t
+	}
+	path := filepath.Join(work, name)
+	if _, err := archive.PackFile(ctx, runtimeDir, path, archive.PackOptions{SourceDateEpoch: epoch, Prefix: tag.Name + "/"}); err != nil {
+		return "", fmt.Errorf("publish %s: pack the source package: %w", tag, err)
+	}
+	return path, nil
+}
+
+// checkSidecar compares a file with its "<file>.sha256" (sha256sum format)
+// when there is one, so a corrupted download between jobs is caught.
+func checkSidecar(path, checksum string) error {
+	data, err := os.ReadFile(path + ".sha256")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) == 0 {
+		return fmt.Errorf("%s.sha256 is empty", path)
+	}
+	if want := schema.ChecksumPrefix + strings.ToLower(fields[0]); want != checksum {
+		return fmt.Errorf("%s does not match %s.sha256 (file %s, sidecar %s): the artifact was corrupted or replaced after it was built",
+			path, path, checksum, want)
+	}
+	return nil
+}
+
+// CommitMessage is the registry commit message for a release.
+func CommitMessage(tag schema.Tag, platforms []string) string {
+	return fmt.Sprintf("registry: add %s %s\n\nReleased %s for %s.\n", tag.Name, tag.Version, tag, strings.Join(platforms, ", "))
+}
+
+// ReleaseNotes is the Markdown body of a release.
+func ReleaseNotes(m *schema.Manifest, assets []Asset) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n| file | size | sha256 |\n| --- | ---: | --- |\n", m.Description)
+	for _, a := range assets {
+		fmt.Fprintf(&b, "| %s | %d | `%s` |\n", mdEscape(a.Name), a.Size, a.SHA256)
+	}
+	fmt.Fprintf(&b, "\nInstall: `rtool runtime install %s@%s` or `rnx runtime install %s@%s`\n", m.Name, m.Version, m.Name, m.Version)
+	return b.String()
+}
+
+// PublishSummary is the Markdown step summary of a publish.
+func PublishSummary(res *PublishResult) string {
+	var b strings.Builder
+	verb := "Published"
+	if res.DryRun {
+		verb = "Dry run: would publish"
+	}
+	fmt.Fprintf(&b, "### %s %s (%s)\n\n| file | size | state | url |\n| --- | ---: | --- | --- |\n", verb, res.Tag, res.Publisher)
+	for _, a := range res.Assets {
+		fmt.Fprintf(&b, "| %s | %d | %s | %s |\n", mdEscape(a.Name), a.Size, a.State, mdEscape(a.URL))
+	}
+	b.WriteString("\n")
+	switch {
+	case res.Commit == nil:
+	case res.Commit.Unchanged:
+		b.WriteString("registry.json already up to date.\n")
+	case res.DryRun:
+		b.WriteString("registry.json would change:\n\n")
+	default:
+		fmt.Fprintf(&b, "registry.json committed as `%s` after %d attempt(s):\n\n", short(res.Commit.Commit), res.Commit.Attempts)
+	}
+	if res.Commit != nil && !res.Commit.Unchanged {
+		for _, c := range res.Changes {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(c.String()))
+		}
+	}
+	return b.String()
+}
