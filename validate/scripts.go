@@ -118,11 +118,11 @@ func checkExecutable(s *sink, idx *gitIndex, info os.FileInfo) {
 }
 
 // syntaxChecker runs bash -n. To avoid one process per script, it first
-// parses a batch of scripts in one bash process, each wrapped in a function
-// body; only when that batch reports anything does it split the batch and
-// finally run bash -n on single files, so every reported error carries the
-// file's own line numbers and bash's own message. A script containing a NUL
-// byte is always checked on its own.
+// parses a whole batch of scripts in one bash process, each wrapped in a
+// function body (see batchParses); only when a batch reports anything does
+// it split the batch in halves, down to bash -n on single files, so every
+// reported error carries the file's own line numbers and bash's own
+// message. A script containing a NUL byte is always checked on its own.
 type syntaxChecker struct {
 	bash string
 }
@@ -157,36 +157,11 @@ func (c *syntaxChecker) batch(ctx context.Context, files []*scriptFile) error {
 	case 1:
 		return c.one(ctx, files[0])
 	}
-	tmp, err := os.CreateTemp("", "rtool-syntax-*.sh")
+	ok, err := c.batchParses(ctx, files)
 	if err != nil {
-		return fmt.Errorf("script syntax check: %w", err)
+		return err
 	}
-	defer os.Remove(tmp.Name())
-	var buf bytes.Buffer
-	for i, f := range files {
-		fmt.Fprintf(&buf, "__rtool_syntax_check_%d() {\n:\n", i)
-		buf.Write(f.data)
-		buf.WriteString("\n:\n}\n")
-	}
-	_, werr := tmp.Write(buf.Bytes())
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		return fmt.Errorf("script syntax check: write %s: %w", tmp.Name(), werr)
-	}
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, c.bash, "-n", tmp.Name())
-	cmd.Stderr = &stderr
-	err = cmd.Run()
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		return fmt.Errorf("script syntax check: run %s -n: %w", c.bash, err)
-	}
-	if err == nil && stderr.Len() == 0 {
+	if ok {
 		for _, f := range files {
 			f.syntaxOK = true
 		}
@@ -197,6 +172,64 @@ func (c *syntaxChecker) batch(ctx context.Context, files []*scriptFile) error {
 		return err
 	}
 	return c.batch(ctx, files[mid:])
+}
+
+// batchParses reports whether bash -n accepts every file of the batch. It
+// parses the batch twice: once with each script as the body of a function
+// "{ ... }" in order, once as the body of a subshell function "( ... )" in
+// reverse order. A script that does not parse on its own can close one
+// wrapper early and reopen it (a stray "}" followed by a "{", or a
+// here-document left open at its end that swallows the next script), but
+// not both kinds of wrapper in both orders; bash must accept both passes
+// without a word on stderr.
+func (c *syntaxChecker) batchParses(ctx context.Context, files []*scriptFile) (bool, error) {
+	var brace, paren bytes.Buffer
+	for i, f := range files {
+		fmt.Fprintf(&brace, "__rtool_syntax_check_%d() {\n:\n", i)
+		brace.Write(f.data)
+		brace.WriteString("\n:\n}\n")
+	}
+	for i := len(files) - 1; i >= 0; i-- {
+		fmt.Fprintf(&paren, "__rtool_syntax_check_%d() (\n:\n", i)
+		paren.Write(files[i].data)
+		paren.WriteString("\n:\n)\n")
+	}
+	for _, text := range [][]byte{brace.Bytes(), paren.Bytes()} {
+		ok, err := c.parses(ctx, text)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// parses runs bash -n on text (through a temporary file: bash reads a pipe
+// one byte at a time) and reports whether it passed silently.
+func (c *syntaxChecker) parses(ctx context.Context, text []byte) (bool, error) {
+	tmp, err := os.CreateTemp("", "rtool-syntax-*.sh")
+	if err != nil {
+		return false, fmt.Errorf("script syntax check: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.Write(text)
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return false, fmt.Errorf("script syntax check: write %s: %w", tmp.Name(), werr)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, c.bash, "-n", tmp.Name())
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		return false, fmt.Errorf("script syntax check: run %s -n: %w", c.bash, err)
+	}
+	return err == nil && stderr.Len() == 0, nil
 }
 
 var bashLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
@@ -218,7 +251,7 @@ func (c *syntaxChecker) one(ctx context.Context, f *scriptFile) error {
 	if !errors.As(err, &exitErr) {
 		return fmt.Errorf("script syntax check: run %s -n %s: %w", c.bash, f.path, err)
 	}
-	line, msg := 1, strings.TrimSpace(stderr.String())
+	line, msg := 1, strings.TrimSpace(strings.ReplaceAll(stderr.String(), f.path+": ", ""))
 	for _, l := range strings.Split(stderr.String(), "\n") {
 		l = strings.TrimPrefix(l, f.path+": ")
 		if m := bashLineRE.FindStringSubmatch(l); m != nil {
