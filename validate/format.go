@@ -142,8 +142,7 @@ func WriteGitHub(w io.Writer, r Report) error {
 }
 
 func mdCell(s string) string {
-	s = strings.NewReplacer("|", "\\|", "\r", " ", "\n", " ").Replace(s)
-	return s
+	return strings.NewReplacer("|", "\\|", "\r", " ", "\n", " ", "<", "&lt;", ">", "&gt;", "&", "&amp;").Replace(s)
 }
 
 // WriteMarkdownSummary writes a Markdown summary for $GITHUB_STEP_SUMMARY:
