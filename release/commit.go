@@ -47,12 +47,12 @@ type CommitOptions struct {
 
 // CommitResult is what CommitFile did.
 type CommitResult struct {
-	Commit    string // the pushed commit ("" if unchanged or dry run)
-	Parent    string // the branch head the update was based on
-	Attempts  int
-	Unchanged bool   // the update produced the content already there
-	Before    []byte // the content the final attempt was based on (nil: no file)
-	After     []byte // the content written (or that would be)
+	Commit    string `json:"commit,omitempty"` // the pushed commit ("" if unchanged or dry run)
+	Parent    string `json:"parent"`           // the branch head the update was based on
+	Attempts  int    `json:"attempts"`
+	Unchanged bool   `json:"unchanged"` // the update produced the content already there
+	Before    []byte `json:"-"`         // the content the final attempt was based on (nil: no file)
+	After     []byte `json:"-"`         // the content written (or that would be)
 }
 
 // CommitFile commits one file to a branch of a remote without ever losing

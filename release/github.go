@@ -51,7 +51,7 @@ type GitHubPublisher struct {
 type GitHubOptions struct {
 	Repo       string       // OWNER/REPO
 	Token      string       // GITHUB_TOKEN
-	APIURL     string       // GitHub Enterprise API root (https://ghe.example.com/api/v3/); "" for github.com
+	APIURL     string       // GitHub Enterprise API root (https://ghe.example.com/api/v3/); "" or https://api.github.com for github.com
 	HTTPClient *http.Client // nil = a default client
 }
 
@@ -70,7 +70,7 @@ func NewGitHubPublisher(opts GitHubOptions) (*GitHubPublisher, error) {
 	}
 	client := github.NewClient(hc).WithAuthToken(opts.Token)
 	web := "https://github.com"
-	if opts.APIURL != "" {
+	if api := strings.TrimRight(opts.APIURL, "/"); api != "" && api != "https://api.github.com" {
 		u, err := url.Parse(opts.APIURL)
 		if err != nil || u.Scheme == "" || u.Host == "" {
 			return nil, fmt.Errorf("github publisher: --github-api %q is not an absolute URL such as https://ghe.example.com/api/v3/", opts.APIURL)

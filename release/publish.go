@@ -61,14 +61,15 @@ type PublishOptions struct {
 
 // PublishResult is what Publish did (or would do).
 type PublishResult struct {
-	Tag       schema.Tag
-	Platforms []string
-	Publisher string
-	Assets    []PublishedAsset
-	Changes   registrygen.Changes
-	Diff      registrygen.DiffResult
-	Commit    *CommitResult
-	DryRun    bool
+	Tag       schema.Tag             `json:"-"`
+	TagName   string                 `json:"tag"`
+	Platforms []string               `json:"platforms"`
+	Publisher string                 `json:"publisher"`
+	Assets    []PublishedAsset       `json:"assets"`
+	Changes   registrygen.Changes    `json:"changes"`
+	Diff      registrygen.DiffResult `json:"diff"`
+	Commit    *CommitResult          `json:"commit"`
+	DryRun    bool                   `json:"dry_run"`
 }
 
 // Publish releases one tagged runtime: it checks the tag against the
@@ -108,7 +109,7 @@ func Publish(ctx context.Context, opts PublishOptions) (*PublishResult, error) {
 		return nil, fmt.Errorf("publish %s: %s says version %s, not %s; tag the commit whose manifest has version %s (or bump the manifest and tag again)",
 			tag, filepath.Join(runtimeDir, "manifest.yaml"), m.Version, tag.Version, tag.Version)
 	}
-	res := &PublishResult{Tag: tag, Platforms: m.Platforms, Publisher: opts.Publisher.Kind(), DryRun: opts.DryRun}
+	res := &PublishResult{Tag: tag, TagName: tag.String(), Platforms: m.Platforms, Publisher: opts.Publisher.Kind(), DryRun: opts.DryRun}
 
 	work, err := os.MkdirTemp("", "rtool-publish-*")
 	if err != nil {

@@ -12,10 +12,10 @@ import (
 
 // Asset is one file to publish under a release tag.
 type Asset struct {
-	Name   string // file name in the release (schema.ArtifactName or schema.SourcePackageName)
-	Path   string // local file
-	Size   int64
-	SHA256 string // lowercase hex of the file's bytes
+	Name   string `json:"name"` // file name in the release (schema.ArtifactName or schema.SourcePackageName)
+	Path   string `json:"path"` // local file
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"` // lowercase hex of the file's bytes
 }
 
 // NewAsset hashes the file at path and names the asset after it.
@@ -44,8 +44,8 @@ const (
 // PublishedAsset is an asset after Publish, with its download URL.
 type PublishedAsset struct {
 	Asset
-	URL   string
-	State string
+	URL   string `json:"url"`
+	State string `json:"state"`
 }
 
 // ReleaseRequest is a release to publish.

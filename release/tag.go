@@ -44,11 +44,11 @@ type TagOptions struct {
 
 // TagInfo describes an existing tag.
 type TagInfo struct {
-	Where  string // "local" or "remote <name>"
-	Object string // the tag's object (annotated tag object or commit)
-	Commit string // the commit it points to
-	Author string // tagger of an annotated tag, else the commit's author
-	Date   string // tag date of an annotated tag, else the commit's author date
+	Where  string `json:"where"`  // "local" or "remote <name>"
+	Object string `json:"object"` // the tag's object (annotated tag object or commit)
+	Commit string `json:"commit"` // the commit it points to
+	Author string `json:"author"` // tagger of an annotated tag, else the commit's author
+	Date   string `json:"date"`   // tag date of an annotated tag, else the commit's author date
 }
 
 func (i TagInfo) String() string {
@@ -84,15 +84,15 @@ func (e *DirtyError) Error() string {
 
 // TagResult is what CreateTag did (or, with DryRun, would do).
 type TagResult struct {
-	Tag       string
-	Name      string
-	Version   string
-	Platforms []string
-	Commit    string    // the commit tagged (HEAD)
-	Message   string    // the annotated tag's message
-	Replaced  []TagInfo // tags recreated with Force
-	Actions   []string  // the git commands run (or that would run)
-	DryRun    bool
+	Tag       string    `json:"tag"`
+	Name      string    `json:"name"`
+	Version   string    `json:"version"`
+	Platforms []string  `json:"platforms"`
+	Commit    string    `json:"commit"`             // the commit tagged (HEAD)
+	Message   string    `json:"message"`            // the annotated tag's message
+	Replaced  []TagInfo `json:"replaced,omitempty"` // tags recreated with Force
+	Actions   []string  `json:"actions"`            // the git commands run (or that would run)
+	DryRun    bool      `json:"dry_run"`
 }
 
 // TagMessage is the annotated tag message for a release.
