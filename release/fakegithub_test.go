@@ -48,6 +48,7 @@ type fakeRelease struct {
 	Name   string
 	Body   string
 	Draft  bool
+	Target string
 	Assets []*fakeAsset
 }
 
@@ -234,6 +235,7 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 			Name    string `json:"name"`
 			Body    string `json:"body"`
 			Draft   bool   `json:"draft"`
+			Target  string `json:"target_commitish"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.TagName == "" {
 			f.errorJSON(w, http.StatusUnprocessableEntity, "Validation Failed")
@@ -246,7 +248,7 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		rel := &fakeRelease{ID: f.nextID, Tag: in.TagName, Name: in.Name, Body: in.Body, Draft: in.Draft}
+		rel := &fakeRelease{ID: f.nextID, Tag: in.TagName, Name: in.Name, Body: in.Body, Draft: in.Draft, Target: in.Target}
 		f.nextID++
 		f.releases = append(f.releases, rel)
 		f.writeJSON(w, http.StatusCreated, f.releaseJSON(rel))

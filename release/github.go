@@ -266,6 +266,12 @@ func (p *GitHubPublisher) findOrCreateRelease(ctx context.Context, req ReleaseRe
 		Name:    github.String(title),
 		Body:    github.String(req.Notes),
 		Draft:   github.Bool(true),
+		TargetCommitish: func() *string {
+			if req.Target == "" {
+				return nil
+			}
+			return github.String(req.Target)
+		}(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("github release %s: create draft: %w", req.Tag, err)

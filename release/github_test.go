@@ -66,7 +66,7 @@ func TestGitHubPublishCreatesDraftUploadsVerifiesPublishes(t *testing.T) {
 			p := newTestPublisher(t, f)
 			tag := "python-3.11@1.3.4"
 			assets := testAssets(t, 5, tag)
-			req := ReleaseRequest{Tag: tag, Title: "python-3.11 1.3.4", Notes: "notes", Assets: assets}
+			req := ReleaseRequest{Tag: tag, Title: "python-3.11 1.3.4", Notes: "notes", Assets: assets, Target: "0123abcd"}
 			got, err := p.Publish(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
@@ -86,8 +86,8 @@ func TestGitHubPublishCreatesDraftUploadsVerifiesPublishes(t *testing.T) {
 			if n := f.count("PATCH release"); n != 1 {
 				t.Errorf("%d PATCHes, want 1 (publish the draft)", n)
 			}
-			if rel := f.release(tag); rel.Name != "python-3.11 1.3.4" || rel.Body != "notes" {
-				t.Errorf("release title/body %q/%q", rel.Name, rel.Body)
+			if rel := f.release(tag); rel.Name != "python-3.11 1.3.4" || rel.Body != "notes" || rel.Target != "0123abcd" {
+				t.Errorf("release title/body/target %q/%q/%q", rel.Name, rel.Body, rel.Target)
 			}
 			downloads := f.count("GET storage")
 			if noDigest && downloads != 5 {

@@ -161,8 +161,9 @@ func Publish(ctx context.Context, opts PublishOptions) (*PublishResult, error) {
 		}
 	} else {
 		fmt.Fprintf(log, "publishing %d file(s) for %s with the %s publisher\n", len(assets), tag, opts.Publisher.Kind())
+		target, _ := opts.Repo.line(ctx, "rev-parse", "--verify", "HEAD^{commit}")
 		published, err := opts.Publisher.Publish(ctx, ReleaseRequest{
-			Tag: tag.String(), Title: fmt.Sprintf("%s %s", tag.Name, tag.Version),
+			Tag: tag.String(), Target: target, Title: fmt.Sprintf("%s %s", tag.Name, tag.Version),
 			Notes: ReleaseNotes(m, assets), Assets: assets, Force: opts.Force,
 		})
 		if err != nil {

@@ -50,7 +50,10 @@ type PublishedAsset struct {
 
 // ReleaseRequest is a release to publish.
 type ReleaseRequest struct {
-	Tag    string // name@X.Y.Z; the git tag must already exist for GitHub
+	Tag string // name@X.Y.Z
+	// Target is the commit the release's tag must point at; GitHub creates
+	// the tag there when it does not exist yet (bulk vX.Y.Z releases).
+	Target string
 	Title  string
 	Notes  string // Markdown body
 	Assets []Asset
