@@ -14,6 +14,7 @@ type Error struct {
 	Column int    // 1-based, counted in characters
 	Path   string // jq-style path of the value, e.g. .runtimes["python-3.11"]["1.3.1"].checksum
 	Msg    string
+	off    int // byte offset, for sorting
 }
 
 func (e *Error) Error() string {

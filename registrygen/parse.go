@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/joblet/rtool/schema"
 )
@@ -32,7 +34,11 @@ func Load(path string) (*schema.Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
-	return Parse(data, path)
+	// Nothing else sees data, so strings can share its memory instead of
+	// copying every URL and checksum.
+	p := newParser(data, path, false)
+	p.shared = true
+	return p.run()
 }
 
 // Parse decodes and checks a registry; source names the bytes in errors.
@@ -130,6 +136,7 @@ type parser struct {
 	intern  map[string]string
 	offsets map[string]int // nil unless positions are kept
 	depth   int
+	shared  bool // strings may point into data (Load's private buffer)
 }
 
 func newParser(data []byte, source string, keepOffsets bool) *parser {
@@ -156,6 +163,7 @@ func (p *parser) run() (r *schema.Registry, err error) {
 		p.fail(p.i, "unexpected %s after the end of the registry object", p.describeAt(p.i))
 	}
 	if len(p.errs) > 0 {
+		slices.SortStableFunc(p.errs, func(a, b *Error) int { return a.off - b.off })
 		if p.dropped > 0 {
 			p.errs = append(p.errs, &Error{Source: p.source, Msg: fmt.Sprintf("and %d more problems", p.dropped)})
 		}
@@ -182,7 +190,7 @@ func (p *parser) pathString(extra ...string) string {
 
 func (p *parser) newError(off int, path, format string, a ...any) *Error {
 	line, col := lineCol(p.data, off)
-	return &Error{Source: p.source, Line: line, Column: col, Path: path, Msg: fmt.Sprintf(format, a...)}
+	return &Error{Source: p.source, Line: line, Column: col, Path: path, Msg: fmt.Sprintf(format, a...), off: off}
 }
 
 // fail stops at a syntax error.
@@ -324,12 +332,51 @@ func (p *parser) key() (string, int) {
 	return k, off
 }
 
+// plainByte marks bytes that a string can hold without escaping: not a
+// quote, backslash, control character or the start of a multi-byte rune.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str reads a string at the current position ('"' already checked).
 // Interned strings share memory with earlier equal ones.
 func (p *parser) str(intern bool) string {
 	start := p.i
-	p.i++
-	simple := true
+	j := start + 1
+	for j < len(p.data) && plainByte[p.data[j]] {
+		j++
+	}
+	if j < len(p.data) && p.data[j] == '"' {
+		p.i = j + 1
+		return p.makeString(p.data[start+1:j], intern)
+	}
+	return p.strSlow(start)
+}
+
+// makeString turns bytes of the input into a string: interned, shared
+// with the input (Load owns its buffer and never changes it), or copied.
+func (p *parser) makeString(raw []byte, intern bool) string {
+	if intern {
+		if s, ok := p.intern[string(raw)]; ok {
+			return s
+		}
+		s := string(raw)
+		p.intern[s] = s
+		return s
+	}
+	if p.shared && len(raw) > 0 {
+		return unsafe.String(&raw[0], len(raw))
+	}
+	return string(raw)
+}
+
+// strSlow reads a string with escapes or non-ASCII characters, checking
+// it, and decodes it as encoding/json does.
+func (p *parser) strSlow(start int) string {
+	p.i = start + 1
 	for {
 		if p.i >= len(p.data) {
 			p.fail(start, "string is not terminated")
@@ -338,25 +385,12 @@ func (p *parser) str(intern bool) string {
 		switch {
 		case c == '"':
 			p.i++
-			raw := p.data[start+1 : p.i-1]
-			if !simple {
-				var s string
-				if err := json.Unmarshal(p.data[start:p.i], &s); err != nil {
-					p.fail(start, "bad string: %v", err)
-				}
-				return s
+			var s string
+			if err := json.Unmarshal(p.data[start:p.i], &s); err != nil {
+				p.fail(start, "bad string: %v", err)
 			}
-			if intern {
-				if s, ok := p.intern[string(raw)]; ok {
-					return s
-				}
-				s := string(raw)
-				p.intern[s] = s
-				return s
-			}
-			return string(raw)
+			return s
 		case c == '\\':
-			simple = false
 			p.i++
 			if p.i >= len(p.data) {
 				p.fail(start, "string is not terminated")
@@ -374,11 +408,10 @@ func (p *parser) str(intern bool) string {
 			default:
 				p.fail(p.i-1, "bad escape \\%c in string", p.data[p.i])
 			}
+		case c == '\n':
+			p.fail(start, "string is not terminated on its line (a JSON string cannot hold a raw newline; write \\n)")
 		case c < 0x20:
 			p.fail(p.i, "control character 0x%02x in string; escape it (for example \\n)", c)
-		case c >= 0x80:
-			simple = false
-			p.i++
 		default:
 			p.i++
 		}
@@ -540,12 +573,19 @@ func (p *parser) intValue() int64 {
 	case "number":
 		off := p.i
 		start, end, integer := p.number()
-		lit := string(p.data[start:end])
+		lit := p.data[start:end]
 		if !integer {
 			p.problem(off, nil, "must be an integer, found %s (Joblet rejects the whole registry on a non-integer)", lit)
 			return 0
 		}
-		v, err := strconv.ParseInt(lit, 10, 64)
+		if len(lit) <= 18 && lit[0] != '-' {
+			var v int64
+			for _, c := range lit {
+				v = v*10 + int64(c-'0')
+			}
+			return v
+		}
+		v, err := strconv.ParseInt(string(lit), 10, 64)
 		if err != nil {
 			p.problem(off, nil, "integer %s is out of range", lit)
 			return 0
@@ -577,7 +617,7 @@ type seen uint32
 
 func (p *parser) dup(s *seen, bit uint, key string, keyOff int) bool {
 	if *s&(1<<bit) != 0 {
-		p.problem(keyOff, []string{key}, "duplicate key %q", key)
+		p.problem(keyOff, nil, "duplicate key %q", key)
 		p.skipValue()
 		return true
 	}
@@ -602,7 +642,11 @@ func (p *parser) registry() *schema.Registry {
 				if !p.dup(&s, 0, key, keyOff) {
 					p.ws()
 					versionOff = p.i
-					r.Version, _ = p.stringValue(false)
+					if v, ok := p.stringValue(false); ok {
+						r.Version = v
+					} else {
+						versionOff = -2
+					}
 				}
 			case "updated_at":
 				if !p.dup(&s, 1, key, keyOff) {
@@ -633,9 +677,9 @@ func (p *parser) registry() *schema.Registry {
 		r.Runtimes = map[string]map[string]*schema.RegistryEntry{}
 	}
 	switch {
-	case versionOff < 0:
+	case versionOff == -1:
 		p.problem(objOff, nil, "missing \"version\"; Joblet reads only \"version\": %q", schema.RegistryFormatVersion)
-	case r.Version != schema.RegistryFormatVersion:
+	case versionOff >= 0 && r.Version != schema.RegistryFormatVersion:
 		p.problem(versionOff, []string{"version"}, "registry format version is %q; Joblet reads only %q", r.Version, schema.RegistryFormatVersion)
 	}
 	switch {

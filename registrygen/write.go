@@ -14,25 +14,31 @@ func Encode(r *schema.Registry) ([]byte, error) {
 }
 
 // encodedSizeHint estimates the encoded size so the output buffer is
-// allocated once for typical registries instead of doubling its way up.
+// allocated once for typical registries instead of doubling its way up:
+// each runtime's first entry (in map order) stands for all of its entries.
 func encodedSizeHint(r *schema.Registry) int {
 	n := 256
 	for name, versions := range r.Runtimes {
 		n += len(name) + 16
 		for _, e := range versions {
-			if e == nil {
-				continue
+			if e != nil {
+				n += len(versions) * entrySizeHint(e)
 			}
-			n += 230 + 2*len(e.Version) + len(e.Description) + len(e.DownloadURL) + len(e.Checksum) + len(e.ReleasedAt)
-			n += len(e.Platforms) * 30
-			for p, a := range e.Artifacts {
-				if a != nil {
-					n += 140 + len(p) + len(a.DownloadURL) + len(a.Checksum)
-				}
-			}
+			break
 		}
 	}
-	return n + n/16
+	return n + n/8
+}
+
+func entrySizeHint(e *schema.RegistryEntry) int {
+	n := 240 + 2*len(e.Version) + len(e.Description) + len(e.DownloadURL) + len(e.Checksum) + len(e.ReleasedAt)
+	n += len(e.Platforms) * 30
+	for p, a := range e.Artifacts {
+		if a != nil {
+			n += 160 + len(p) + len(a.DownloadURL) + len(a.Checksum)
+		}
+	}
+	return n
 }
 
 // Write writes r canonically to path, atomically: a temporary file in the
