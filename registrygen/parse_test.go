@@ -225,7 +225,9 @@ func registryJSON(runtimes string) string {
 // TestParseErrorsHaveLocations feeds malformed registries and compares the
 // messages (each with file:line:column) with testdata/parse_errors.golden.
 func TestParseErrorsHaveLocations(t *testing.T) {
-	one := func(key, entry string) string { return registryJSON(`    "py": {` + "\n      " + `"` + key + `": ` + entry + "\n    }") }
+	one := func(key, entry string) string {
+		return registryJSON(`    "py": {` + "\n      " + `"` + key + `": ` + entry + "\n    }")
+	}
 	cases := []struct{ name, input string }{
 		{"empty file", ``},
 		{"not an object", `["runtimes"]`},
