@@ -50,7 +50,7 @@ func buildArtifactsVariant(t *testing.T, variant, name, version string, platform
 	out := t.TempDir()
 	for _, p := range platforms {
 		tree := t.TempDir()
-		writeFile(t, filepath.Join(tree, "runtime.yml"), fmt.Sprintf("name: %s\nversion: %q\ndescription: test\nlanguage: shell\n", name, version))
+		writeFile(t, filepath.Join(tree, "runtime.yml"), fmt.Sprintf("name: %s\nversion: %q\ndescription: test\nlanguage: shell\nmounts:\n  - source: isolated/bin\n    target: /usr/local/bin\n    readonly: true\n", name, version))
 		writeFile(t, filepath.Join(tree, "isolated", "bin", "hello"), "#!/bin/sh\necho hello from "+name+" on "+p+variant+"\n")
 		if _, err := archive.PackFile(context.Background(), tree, filepath.Join(out, schema.ArtifactName(name, version, p)), archive.PackOptions{}); err != nil {
 			t.Fatal(err)

@@ -1,0 +1,69 @@
+package release
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/joblet/rtool/consumer"
+	"github.com/joblet/rtool/schema"
+)
+
+// TestRoundTripTagPublishInstall is the whole release path on one machine:
+// rtool release tags and pushes, CI checks out the tag and publishes the
+// built artifacts to a static directory served over HTTP on 127.0.0.1 and
+// commits registry.json, and a consumer installs from that registry.
+func TestRoundTripTagPublishInstall(t *testing.T) {
+	ctx := context.Background()
+	r := newPublishRepo(t)
+	const name, version, platform = "hello-rt", "1.0.0", "debian-amd64"
+	dir := addRuntime(t, r.Work, name, version, platform, "debian-arm64")
+	mustGit(t, r.Work, "push", "-q", "origin", "main")
+
+	// a person releases
+	tagged, err := CreateTag(ctx, TagOptions{Git: r.Work, RuntimeDir: dir, Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// CI checks out the tag and publishes what the build jobs made
+	ci := r.clone(t)
+	mustGit(t, ci, "checkout", "-q", tagged.Tag)
+	artifacts := buildArtifacts(t, name, version, platform, "debian-arm64")
+	pub, srv := dirPublisher(t)
+	res, err := Publish(ctx, PublishOptions{Tag: tagged.Tag, RuntimesDir: filepath.Join(ci.Dir, "runtimes"),
+		ArtifactsDir: artifacts, Publisher: pub, Repo: ci})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Commit.Commit == "" {
+		t.Fatal("registry.json was not committed")
+	}
+
+	// the registry on the branch is served next to the files, as a mirror would
+	writeFile(t, filepath.Join(pub.Dir, "registry.json"), remoteFile(t, r, "registry.json"))
+	root := t.TempDir()
+	opts := consumer.InstallOptions{Root: root, Platform: platform,
+		Registries: []consumer.Source{{Name: "test", Location: srv.URL + "/registry.json"}}}
+	inst, err := consumer.Install(ctx, name+"@latest", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := remoteRegistry(t, r).Runtimes[name][version].Artifacts[platform]
+	if inst.Version != version || inst.Checksum != want.Checksum || inst.URL != want.DownloadURL {
+		t.Fatalf("installed %+v, registry artifact %+v", inst, want)
+	}
+	if inst.Dir != filepath.Join(root, schema.InstallDirName(name, version)) {
+		t.Fatalf("installed into %s", inst.Dir)
+	}
+	hello, err := os.ReadFile(filepath.Join(inst.Dir, "isolated", "bin", "hello"))
+	if err != nil || string(hello) != "#!/bin/sh\necho hello from "+name+" on "+platform+"\n" {
+		t.Fatalf("installed file: %q, %v", hello, err)
+	}
+	// the exact version resolves to the same install
+	again, err := consumer.Install(ctx, name+"@"+version, opts)
+	if err != nil || !again.AlreadyInstalled {
+		t.Fatalf("second install %+v, %v", again, err)
+	}
+}
