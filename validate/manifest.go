@@ -142,8 +142,11 @@ func checkManifest(file string, data []byte, dirName string) ([]Diagnostic, mani
 	// Whatever the rules above do not cover (for example a bad !!binary or
 	// an unreadable key in an extra field) still stops rtool's own decoder.
 	if s.errors() == 0 {
-		if _, err := schema.ParseManifest(data); err != nil {
-			line, col, msg := yamlErrorPos(errors.Unwrap(err))
+		// Decoding the parsed node is what schema.ParseManifest does after
+		// parsing (FuzzParseManifest holds the two to the same verdict).
+		var m schema.Manifest
+		if err := doc.Decode(&m); err != nil {
+			line, col, msg := yamlErrorPos(err)
 			if line == 0 {
 				line, col = root.Line, root.Column
 			}
