@@ -909,6 +909,10 @@ func (p *parser) stringList() []string {
 	}
 	for n := 0; ; n++ {
 		p.pushIdx(n)
+		if p.offsets != nil {
+			p.ws()
+			p.record(p.i)
+		}
 		if s, ok := p.stringValue(true); ok {
 			out = append(out, s)
 		}
@@ -1060,6 +1064,7 @@ func (p *parser) yank() *schema.Yank {
 				p.extra(&y.Extra, k, keyOff)
 				p.push(k)
 			}
+			p.record(valOff)
 			p.pop()
 			if !p.objectNext() {
 				break
@@ -1093,6 +1098,9 @@ func (p *parser) forcedList() []schema.ForcedChange {
 	}
 	for n := 0; ; n++ {
 		p.pushIdx(n)
+		if p.kind() == "object" {
+			p.record(p.i)
+		}
 		if p.kind() != "object" {
 			p.typeMismatch("an object")
 		} else {

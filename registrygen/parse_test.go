@@ -308,7 +308,7 @@ func TestDocumentPositions(t *testing.T) {
 	for path, want := range map[string][2]int{
 		`.runtimes.py["1.0.0"]`:                   {6, 7},
 		`.runtimes.py["1.0.0"].checksum`:          {6, 111},
-		`.runtimes.py["1.0.0"].platforms[0]`:      {6, 210},
+		`.runtimes.py["1.0.0"].platforms[0]`:      {6, 211},
 		`.runtimes.py["1.0.0"].artifacts["nope"]`: {6, 7},
 	} {
 		line, col, ok := d.Position(path)

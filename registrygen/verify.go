@@ -65,6 +65,14 @@ func Verify(ctx context.Context, r *schema.Registry, opts VerifyOptions) (*Verif
 			}
 		}
 	}
+	if opts.Document != nil {
+		slices.SortStableFunc(v.rep.Problems, func(a, b *Error) int {
+			if a.Line != b.Line {
+				return a.Line - b.Line
+			}
+			return a.Column - b.Column
+		})
+	}
 	return v.rep, nil
 }
 
