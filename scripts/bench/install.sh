@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Benchmark: `rtool runtime install` of a large local artifact (one pass:
+# sha256 while decompressing with parallel read-ahead, hardened extract,
+# runtime.yml check, atomic rename) against the baseline a shell script
+# would do, `sha256sum FILE && tar -xzf FILE`, run one after the other.
+# Runs alternate; prints the medians and the ratio baseline/rtool
+# (target: >= 1.3).
+#
+# The artifact (>= 300 MB unpacked: GOROOT + the host's Python library) is
+# built once with `$RTOOL package` into $BENCH_DIR and reused.
+# Env: RTOOL (default bin/rtool), BENCH_DIR (default /var/tmp/rtool-bench),
+# RUNS (default 5).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RTOOL="${RTOOL:-$PWD/bin/rtool}"
+BENCH_DIR="${BENCH_DIR:-/var/tmp/rtool-bench}"
+RUNS="${RUNS:-5}"
+[ -x "$RTOOL" ] || { echo "install.sh: $RTOOL not built (make build)" >&2; exit 2; }
+mkdir -p "$BENCH_DIR"
+art="$BENCH_DIR/bench-1.0.0-debian-amd64.tar.gz"
+reg="$BENCH_DIR/registry.json"
+
+if [ ! -s "$art" ] || [ ! -s "$reg" ]; then
+	echo "install.sh: building the benchmark artifact in $BENCH_DIR" >&2
+	tree="$BENCH_DIR/tree"
+	rm -rf "$tree"
+	mkdir -p "$tree/isolated"
+	cp -a "$(go env GOROOT)" "$tree/isolated/go"
+	for p in /usr/lib/python3 /usr/lib/python3.*; do
+		[ -d "$p" ] && cp -a "$p" "$tree/isolated/$(basename "$p")"
+	done
+	# Absolute symlinks (to /etc/...) would leave the tree: drop them.
+	find "$tree" -type l -lname '/*' -delete
+	cat >"$tree/runtime.yml" <<'YML'
+name: bench
+version: "1.0.0"
+description: large runtime for the install benchmark
+mounts:
+  - source: isolated/go
+    target: /usr/local/go
+    readonly: true
+YML
+	SOURCE_DATE_EPOCH=0 "$RTOOL" package "$tree" -o "$art" --json >"$BENCH_DIR/package.json"
+	rm -rf "$tree"
+	sum=$(cut -d' ' -f1 "$art.sha256")
+	size=$(stat -c %s "$art")
+	unpacked=$(sed -n 's/.*"unpacked_size": *\([0-9]*\).*/\1/p' "$BENCH_DIR/package.json")
+	entries=$(sed -n 's/.*"entries": *\([0-9]*\).*/\1/p' "$BENCH_DIR/package.json")
+	cat >"$reg" <<JSON
+{
+  "version": "1",
+  "updated_at": "2026-01-01T00:00:00Z",
+  "runtimes": {
+    "bench": {
+      "1.0.0": {
+        "version": "1.0.0",
+        "description": "large runtime for the install benchmark",
+        "download_url": "$art",
+        "checksum": "sha256:$sum",
+        "size": $size,
+        "platforms": ["debian-amd64"],
+        "artifacts": {
+          "debian-amd64": {
+            "download_url": "$art",
+            "checksum": "sha256:$sum",
+            "size": $size,
+            "unpacked_size": $unpacked,
+            "entries": $entries
+          }
+        }
+      }
+    }
+  }
+}
+JSON
+fi
+echo "artifact: $(stat -c %s "$art") bytes compressed, $(sed -n 's/.*"unpacked_size": *\([0-9]*\).*/\1/p' "$BENCH_DIR/package.json") bytes unpacked, $(sed -n 's/.*"entries": *\([0-9]*\).*/\1/p' "$BENCH_DIR/package.json") entries"
+
+root="$BENCH_DIR/root"
+out="$BENCH_DIR/out"
+cleanup() { rm -rf "$root" "$out"; }
+trap cleanup EXIT
+
+now() { date +%s%N; }
+run_rtool() {
+	rm -rf "$root"
+	local t0 t1
+	t0=$(now)
+	"$RTOOL" runtime install bench@1.0.0 --registry "$reg" --root "$root" --platform debian-amd64 >/dev/null 2>&1
+	t1=$(now)
+	[ -f "$root/bench-1.0.0/runtime.yml" ] || { echo "install.sh: rtool install failed" >&2; exit 1; }
+	echo $(((t1 - t0) / 1000000))
+}
+run_baseline() {
+	rm -rf "$out"
+	mkdir -p "$out"
+	local t0 t1
+	t0=$(now)
+	sha256sum "$art" >/dev/null && tar -xzf "$art" -C "$out"
+	t1=$(now)
+	echo $(((t1 - t0) / 1000000))
+}
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}'; }
+
+# Warm the page cache once for both.
+cat "$art" >/dev/null
+r_times=()
+b_times=()
+for i in $(seq 1 "$RUNS"); do
+	if [ $((i % 2)) -eq 1 ]; then
+		r_times+=("$(run_rtool)")
+		b_times+=("$(run_baseline)")
+	else
+		b_times+=("$(run_baseline)")
+		r_times+=("$(run_rtool)")
+	fi
+done
+r_med=$(printf '%s\n' "${r_times[@]}" | median)
+b_med=$(printf '%s\n' "${b_times[@]}" | median)
+echo "rtool runtime install:          runs ${r_times[*]} ms, median ${r_med} ms"
+echo "sha256sum && tar -xzf baseline: runs ${b_times[*]} ms, median ${b_med} ms"
+awk -v b="$b_med" -v r="$r_med" 'BEGIN { printf "ratio baseline/rtool: %.2fx (target >= 1.3x)\n", b / r }'
