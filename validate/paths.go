@@ -28,14 +28,23 @@ func GitTopLevel(ctx context.Context, dir string) string {
 
 // DefaultRoot returns the runtimes directory for a command run in cwd: the
 // repository's runtimes/ when cwd is in a git work tree, else
-// cwd/runtimes. The result is relative to cwd when it lies below it, so
+// cwd/runtimes. The result is relative to cwd (runtimes, ../.., ...), so
 // diagnostics show short paths.
 func DefaultRoot(ctx context.Context, cwd string) string {
-	root := filepath.Join(cwd, RuntimesDir)
-	if top := GitTopLevel(ctx, cwd); top != "" {
-		root = filepath.Join(top, RuntimesDir)
+	top := GitTopLevel(ctx, cwd)
+	if top == "" {
+		return RuntimesDir
 	}
-	return shorten(cwd, root)
+	root := filepath.Join(top, RuntimesDir)
+	real, err := filepath.EvalSymlinks(cwd) // git prints the resolved path
+	if err != nil {
+		return root
+	}
+	rel, err := filepath.Rel(real, root)
+	if err != nil {
+		return root
+	}
+	return rel
 }
 
 // shorten makes p relative to base when p lies inside base.
