@@ -84,6 +84,37 @@ func (p *DirPublisher) Publish(ctx context.Context, req ReleaseRequest) ([]Publi
 	return out, nil
 }
 
+// WriteRegistry writes <Dir>/registry.json atomically, so the directory is
+// a complete registry: consumers use --registry <BaseURL>/registry.json.
+func (p *DirPublisher) WriteRegistry(data []byte) error {
+	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
+		return fmt.Errorf("dir publisher: %w", err)
+	}
+	dest := filepath.Join(p.Dir, "registry.json")
+	tmp, err := os.CreateTemp(p.Dir, ".registry.json.tmp-*")
+	if err != nil {
+		return fmt.Errorf("dir publisher: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dest)
+	}
+	if err != nil {
+		return fmt.Errorf("dir publisher: write %s: %w", dest, err)
+	}
+	return syncDir(p.Dir)
+}
+
 // checkFileName refuses names that would leave the directory.
 func checkFileName(name string) error {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") {

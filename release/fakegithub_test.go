@@ -177,6 +177,25 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	// public download URLs of published releases, as github.com serves them
+	if rest, ok := strings.CutPrefix(path, "/"+f.owner+"/"+f.repo+"/releases/download/"); ok {
+		f.calls["GET download"]++
+		tag, name, _ := strings.Cut(rest, "/")
+		for _, rel := range f.releases {
+			if rel.Tag != tag || rel.Draft {
+				continue
+			}
+			for _, a := range rel.Assets {
+				if a.Name == name {
+					w.Header().Set("Content-Type", "application/octet-stream")
+					w.Write(a.Data)
+					return
+				}
+			}
+		}
+		http.NotFound(w, r)
+		return
+	}
 	if got := r.Header.Get("Authorization"); got != "Bearer "+f.token {
 		f.errorJSON(w, http.StatusUnauthorized, "Bad credentials")
 		return

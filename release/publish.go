@@ -219,6 +219,12 @@ func Publish(ctx context.Context, opts PublishOptions) (*PublishResult, error) {
 		return res, fmt.Errorf("publish %s: files are published; registry.json not updated (rerun to retry, it is idempotent): %w", tag, err)
 	}
 	res.Commit = commit
+	if mirror, ok := opts.Publisher.(RegistryMirror); ok && !opts.DryRun {
+		// the registry as committed (or as it already was), next to the files
+		if err := mirror.WriteRegistry(commit.After); err != nil {
+			return res, fmt.Errorf("publish %s: registry.json is committed; %w", tag, err)
+		}
+	}
 	switch {
 	case opts.DryRun:
 	case commit.Unchanged:

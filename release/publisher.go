@@ -75,6 +75,13 @@ type Publisher interface {
 	Publish(ctx context.Context, req ReleaseRequest) ([]PublishedAsset, error)
 }
 
+// RegistryMirror is implemented by publishers that also serve
+// registry.json next to the files (the dir publisher), so a mirror is a
+// complete registry consumers can point at.
+type RegistryMirror interface {
+	WriteRegistry(data []byte) error
+}
+
 // hashFile returns the size and lowercase hex sha256 of a file.
 func hashFile(path string) (int64, string, error) {
 	a, err := NewAsset(path)

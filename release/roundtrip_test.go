@@ -41,8 +41,10 @@ func TestRoundTripTagPublishInstall(t *testing.T) {
 		t.Fatal("registry.json was not committed")
 	}
 
-	// the registry on the branch is served next to the files, as a mirror would
-	writeFile(t, filepath.Join(pub.Dir, "registry.json"), remoteFile(t, r, "registry.json"))
+	// the dir publisher serves the committed registry next to the files
+	if served, _ := os.ReadFile(filepath.Join(pub.Dir, "registry.json")); string(served) != remoteFile(t, r, "registry.json") {
+		t.Fatal("the mirror's registry.json is not the committed one")
+	}
 	root := t.TempDir()
 	opts := consumer.InstallOptions{Root: root, Platform: platform,
 		Registries: []consumer.Source{{Name: "test", Location: srv.URL + "/registry.json"}}}
@@ -65,5 +67,36 @@ func TestRoundTripTagPublishInstall(t *testing.T) {
 	again, err := consumer.Install(ctx, name+"@"+version, opts)
 	if err != nil || !again.AlreadyInstalled {
 		t.Fatalf("second install %+v, %v", again, err)
+	}
+}
+
+// TestRoundTripGitHubPublishInstall publishes through the GitHub publisher
+// (against the fake GitHub API on 127.0.0.1) and installs from the
+// committed registry, whose URLs are the release's download URLs.
+func TestRoundTripGitHubPublishInstall(t *testing.T) {
+	ctx := context.Background()
+	r := newPublishRepo(t)
+	const name, version, platform = "gh-rt", "2.0.0", "ubuntu-arm64"
+	addRuntime(t, r.Work, name, version, platform)
+	f := newFakeGitHub(t)
+	pub := newTestPublisher(t, f)
+	res, err := Publish(ctx, PublishOptions{Tag: name + "@" + version, RuntimesDir: filepath.Join(r.Work.Dir, "runtimes"),
+		ArtifactsDir: buildArtifacts(t, name, version, platform), Publisher: pub, Repo: r.Work})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := mustGit(t, r.Work, "rev-parse", "HEAD")
+	if rel := f.release(name + "@" + version); rel == nil || rel.Draft || rel.Target != head || len(rel.Assets) != 2 {
+		t.Fatalf("release %+v, want published at %s with 2 assets", rel, head)
+	}
+	regFile := filepath.Join(t.TempDir(), "registry.json")
+	writeFile(t, regFile, remoteFile(t, r, "registry.json"))
+	inst, err := consumer.Install(ctx, name, consumer.InstallOptions{Root: t.TempDir(), Platform: platform,
+		Registries: []consumer.Source{{Name: "test", Location: regFile}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inst.Version != version || inst.URL != res.Assets[1].URL || f.count("GET download") == 0 {
+		t.Fatalf("installed %+v from %s (%d downloads)", inst, res.Assets[1].URL, f.count("GET download"))
 	}
 }
