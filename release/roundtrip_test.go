@@ -100,3 +100,38 @@ func TestRoundTripGitHubPublishInstall(t *testing.T) {
 		t.Fatalf("installed %+v from %s (%d downloads)", inst, res.Assets[1].URL, f.count("GET download"))
 	}
 }
+
+// TestPublishFromShallowTagCheckout publishes from what actions/checkout
+// makes of a tag push: a depth-1 clone with the tag checked out (detached).
+func TestPublishFromShallowTagCheckout(t *testing.T) {
+	ctx := context.Background()
+	r := newPublishRepo(t)
+	const name, version, platform = "shallow-rt", "0.3.0", "debian-amd64"
+	addRuntime(t, r.Work, name, version, platform)
+	mustGit(t, r.Work, "tag", "-a", "-m", "release", name+"@"+version)
+	mustGit(t, r.Work, "push", "-q", "origin", "main", name+"@"+version)
+	// main moves on before the publish job runs
+	addRuntime(t, r.Work, "other-rt", "1.0.0", platform)
+	mustGit(t, r.Work, "push", "-q", "origin", "main")
+
+	dir := filepath.Join(t.TempDir(), "checkout")
+	mustGit(t, Git{Dir: filepath.Dir(dir), Env: r.Env}, "clone", "-q", "--depth", "1", "--branch", name+"@"+version, "file://"+r.Remote, dir)
+	ci := Git{Dir: dir, Env: r.Env}
+	if shallow := mustGit(t, ci, "rev-parse", "--is-shallow-repository"); shallow != "true" {
+		t.Fatalf("clone is not shallow: %s", shallow)
+	}
+	pub, _ := dirPublisher(t)
+	if _, err := Publish(ctx, PublishOptions{Tag: name + "@" + version, RuntimesDir: filepath.Join(dir, "runtimes"),
+		ArtifactsDir: buildArtifacts(t, name, version, platform), Publisher: pub, Repo: ci}); err != nil {
+		t.Fatal(err)
+	}
+	reg := remoteRegistry(t, r)
+	if reg.Runtimes[name][version] == nil {
+		t.Fatalf("%s@%s not in the registry", name, version)
+	}
+	// the commit went on top of the moved main, not on the tag
+	bare := Git{Dir: r.Remote, Env: r.Env}
+	if parent := mustGit(t, bare, "rev-parse", "main~1"); parent != mustGit(t, r.Work, "rev-parse", "HEAD") {
+		t.Fatalf("registry commit's parent %s is not main's previous head", parent)
+	}
+}
