@@ -310,3 +310,50 @@ func TestPublishEightConcurrent(t *testing.T) {
 	}
 	t.Logf("commit attempts per publish: %v", attempts)
 }
+
+// TestPublishBuildsWithoutArtifacts covers publish without --artifacts: the
+// build function is called once per platform of the manifest, and what it
+// returns is published under the canonical artifact name.
+func TestPublishBuildsWithoutArtifacts(t *testing.T) {
+	r := newPublishRepo(t)
+	platforms := []string{"debian-amd64", "debian-arm64"}
+	addRuntime(t, r.Work, "built-rt", "1.1.0", platforms...)
+	prebuilt := buildArtifacts(t, "built-rt", "1.1.0", platforms...)
+	var mu sync.Mutex
+	var built []string
+	build := func(_ context.Context, runtimeDir, platform, outDir string) (string, error) {
+		mu.Lock()
+		built = append(built, platform)
+		mu.Unlock()
+		if filepath.Base(runtimeDir) != "built-rt" {
+			return "", fmt.Errorf("runtime dir %s", runtimeDir)
+		}
+		data, err := os.ReadFile(filepath.Join(prebuilt, schema.ArtifactName("built-rt", "1.1.0", platform)))
+		if err != nil {
+			return "", err
+		}
+		out := filepath.Join(outDir, "whatever-the-builder-calls-it.tar.gz")
+		return out, os.WriteFile(out, data, 0o644)
+	}
+	pub, _ := dirPublisher(t)
+	res, err := Publish(context.Background(), PublishOptions{Tag: "built-rt@1.1.0", RuntimesDir: filepath.Join(r.Work.Dir, "runtimes"),
+		Build: build, Publisher: pub, Repo: r.Work})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(built, ",") != strings.Join(platforms, ",") {
+		t.Fatalf("built %v, want %v", built, platforms)
+	}
+	if res.Assets[1].Name != "built-rt-1.1.0-debian-amd64.tar.gz" || res.Assets[2].Name != "built-rt-1.1.0-debian-arm64.tar.gz" {
+		t.Fatalf("assets %+v", res.Assets)
+	}
+	if e := remoteRegistry(t, r).Runtimes["built-rt"]["1.1.0"]; e == nil || len(e.Artifacts) != 2 {
+		t.Fatalf("registry entry %+v", e)
+	}
+	failing := func(context.Context, string, string, string) (string, error) { return "", errors.New("setup script exited 1") }
+	_, err = Publish(context.Background(), PublishOptions{Tag: "built-rt@1.1.0", RuntimesDir: filepath.Join(r.Work.Dir, "runtimes"),
+		Build: failing, Publisher: pub, Repo: r.Work})
+	if err == nil || !strings.Contains(err.Error(), "setup script exited 1") || !strings.Contains(err.Error(), "debian-amd64") {
+		t.Fatalf("failing build: %v", err)
+	}
+}
