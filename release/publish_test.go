@@ -350,7 +350,9 @@ func TestPublishBuildsWithoutArtifacts(t *testing.T) {
 	if e := remoteRegistry(t, r).Runtimes["built-rt"]["1.1.0"]; e == nil || len(e.Artifacts) != 2 {
 		t.Fatalf("registry entry %+v", e)
 	}
-	failing := func(context.Context, string, string, string) (string, error) { return "", errors.New("setup script exited 1") }
+	failing := func(context.Context, string, string, string) (string, error) {
+		return "", errors.New("setup script exited 1")
+	}
 	_, err = Publish(context.Background(), PublishOptions{Tag: "built-rt@1.1.0", RuntimesDir: filepath.Join(r.Work.Dir, "runtimes"),
 		Build: failing, Publisher: pub, Repo: r.Work})
 	if err == nil || !strings.Contains(err.Error(), "setup script exited 1") || !strings.Contains(err.Error(), "debian-amd64") {
