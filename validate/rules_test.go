@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -219,4 +220,21 @@ func dump(ds []Diagnostic) string {
 		b.WriteString("  " + position(d) + " [" + d.Rule + "] " + d.Message + "\n")
 	}
 	return b.String()
+}
+
+// TestREADMEListsEveryRule keeps the README's rule table complete.
+func TestREADMEListsEveryRule(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n## Validate\n")
+	if !ok {
+		t.Fatal("README.md has no ## Validate section")
+	}
+	for _, r := range Rules() {
+		if !strings.Contains(section, "`"+r.ID+"`") {
+			t.Errorf("README.md's Validate section does not list rule %s", r.ID)
+		}
+	}
 }
