@@ -231,6 +231,10 @@ func isAlreadyExists(e *github.ErrorResponse) bool {
 
 // findOrCreateRelease returns the release for req.Tag, creating a draft.
 func (p *GitHubPublisher) findOrCreateRelease(ctx context.Context, req ReleaseRequest) (*github.RepositoryRelease, error) {
+	return p.findRelease(ctx, req, false)
+}
+
+func (p *GitHubPublisher) findRelease(ctx context.Context, req ReleaseRequest, retried bool) (*github.RepositoryRelease, error) {
 	rel, resp, err := p.Client.Repositories.GetReleaseByTag(ctx, p.Owner, p.Repo, req.Tag)
 	if err == nil {
 		p.logf("github: found release %s\n", req.Tag)
@@ -273,6 +277,11 @@ func (p *GitHubPublisher) findOrCreateRelease(ctx context.Context, req ReleaseRe
 			return github.String(req.Target)
 		}(),
 	})
+	var ghErr *github.ErrorResponse
+	if errors.As(err, &ghErr) && ghErr.Response != nil && ghErr.Response.StatusCode == http.StatusUnprocessableEntity && isAlreadyExists(ghErr) && !retried {
+		// another run created it between our lookup and our create
+		return p.findRelease(ctx, req, true)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("github release %s: create draft: %w", req.Tag, err)
 	}

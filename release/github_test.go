@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -254,5 +255,32 @@ func TestGitHubPublisherAuthAndConfig(t *testing.T) {
 	p, _ = NewGitHubPublisher(GitHubOptions{Repo: "joblet/runtimes", Token: "t", APIURL: "https://ghe.example.test/api/v3/"})
 	if got := p.DownloadURL("a@1.0.0", "a.tar.gz"); got != "https://ghe.example.test/joblet/runtimes/releases/download/a@1.0.0/a.tar.gz" {
 		t.Errorf("enterprise DownloadURL %s", got)
+	}
+}
+
+func TestGitHubPublishCreateRace(t *testing.T) {
+	f := newFakeGitHub(t)
+	p := newTestPublisher(t, f)
+	tag := "race@1.0.0"
+	// another run creates the draft after our lookup, before our create
+	inner := f.srv.Config.Handler
+	raced := false
+	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/releases") && !raced {
+			raced = true
+			f.mu.Lock()
+			f.releases = append(f.releases, &fakeRelease{ID: 500, Tag: tag, Draft: true})
+			f.mu.Unlock()
+		}
+		inner.ServeHTTP(w, r)
+	})
+	assets := testAssets(t, 1, tag)
+	got, err := p.Publish(context.Background(), ReleaseRequest{Tag: tag, Assets: assets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPublished(t, f, tag, assets, got)
+	if rel := f.release(tag); rel.ID != 500 {
+		t.Fatalf("published release %d, want the one the other run created", rel.ID)
 	}
 }
