@@ -399,6 +399,13 @@ func (p *packer) write(ctx context.Context, entries []entry, w io.Writer) (st St
 // prepare fills s with the header (and small content) of e. It runs in a
 // reader worker.
 func (p *packer) prepare(e *entry, s *slot) error {
+	// The writer never produces a name the reader would refuse.
+	if err := checkChars(e.rel, e.rel); err != nil {
+		return err
+	}
+	if len(e.name) > MaxNameLength {
+		return reject(e.rel, RuleLength, "name of %d bytes, over %d", len(e.name), MaxNameLength)
+	}
 	full := filepath.Join(p.dir, filepath.FromSlash(e.rel))
 	fi, err := os.Lstat(full)
 	if err != nil {
@@ -469,6 +476,9 @@ func (p *packer) prepare(e *entry, s *slot) error {
 		}
 		target, err = p.checkLink(e.rel, target)
 		if err != nil {
+			return err
+		}
+		if err := checkChars(e.rel, target); err != nil {
 			return err
 		}
 		s.hdr.Typeflag = tar.TypeSymlink

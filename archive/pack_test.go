@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -244,6 +245,12 @@ func TestPackRejects(t *testing.T) {
 			os.Symlink("l2", filepath.Join(dir, "l1"))
 			os.Symlink("l1", filepath.Join(dir, "l2"))
 		}, "l1", RuleSymlinkEscape},
+		{"newline in name", func(t *testing.T, dir string) {
+			mustWrite(t, filepath.Join(dir, "a/new\nline"), []byte("x"), 0o644)
+		}, "a/new\nline", RuleName},
+		{"invalid utf-8 name", func(t *testing.T, dir string) {
+			mustWrite(t, filepath.Join(dir, "a/\xff"), []byte("x"), 0o644)
+		}, "a/\xff", RuleName},
 		{"fifo", func(t *testing.T, dir string) {
 			if err := syscall.Mkfifo(filepath.Join(dir, "a/fifo"), 0o644); err != nil {
 				t.Fatal(err)
@@ -276,7 +283,7 @@ func TestPackRejects(t *testing.T) {
 			if re.Entry != tc.entry || re.Rule != tc.rule {
 				t.Errorf("got entry %q rule %q (%v), want %q %q", re.Entry, re.Rule, err, tc.entry, tc.rule)
 			}
-			if !strings.Contains(err.Error(), tc.entry) || !strings.Contains(err.Error(), tc.rule) {
+			if !strings.Contains(err.Error(), strconv.Quote(tc.entry)) || !strings.Contains(err.Error(), tc.rule) {
 				t.Errorf("message %q does not name the entry and the rule", err)
 			}
 		})

@@ -29,7 +29,7 @@ const (
 	// maxPadding is how many zero bytes may follow the tar end-of-archive
 	// blocks (tar pads to its record size, 10 KiB by default).
 	maxPadding = 1 << 20
-	readBlock  = 1 << 20
+	readBlock  = 512 << 10
 )
 
 // rawReader counts and hashes the compressed bytes as they are read.
@@ -86,7 +86,7 @@ type stream struct {
 
 func openStream(ctx context.Context, src io.Reader, blocks int) (*stream, error) {
 	if blocks <= 0 {
-		blocks = 8
+		blocks = 4
 	}
 	raw := &rawReader{r: src, h: sha256.New(), ctx: ctx}
 	br := bufio.NewReaderSize(raw, 256<<10)
