@@ -40,6 +40,9 @@ while read -r pkg; do
 done < <(apt-cache depends --recurse --installed --no-recommends --no-suggests \
 	--no-conflicts --no-breaks --no-replaces --no-enhances "${PACKAGES[@]}" |
 	grep -v -e '^ ' -e '^<' | sort -u)
+# Alternatives (a | b) appear even when not installed: keep installed ones.
+mapfile -t closure < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${closure[@]}" 2>/dev/null |
+	awk '$2 == "installed" { print $1 }' | sort -u)
 echo "    ${#closure[@]} packages: ${closure[*]}"
 
 # Every file (not directory) of the closure, by its canonical path: bookworm
