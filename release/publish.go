@@ -109,6 +109,12 @@ func Publish(ctx context.Context, opts PublishOptions) (*PublishResult, error) {
 		return nil, fmt.Errorf("publish %s: %s says version %s, not %s; tag the commit whose manifest has version %s (or bump the manifest and tag again)",
 			tag, filepath.Join(runtimeDir, "manifest.yaml"), m.Version, tag.Version, tag.Version)
 	}
+	// the files come from this checkout: it must be the tagged commit
+	head, headErr := opts.Repo.line(ctx, "rev-parse", "--verify", "HEAD^{commit}")
+	if tagged, err := opts.Repo.line(ctx, "rev-parse", "-q", "--verify", "refs/tags/"+tag.String()+"^{commit}"); err == nil && headErr == nil && tagged != head && !opts.Force {
+		return nil, fmt.Errorf("publish %s: the tag points at %s but the checkout is at %s; check out the tag (git checkout %s) or pass --force",
+			tag, short(tagged), short(head), tag)
+	}
 	res := &PublishResult{Tag: tag, TagName: tag.String(), Platforms: m.Platforms, Publisher: opts.Publisher.Kind(), DryRun: opts.DryRun}
 
 	work, err := os.MkdirTemp("", "rtool-publish-*")
@@ -161,9 +167,8 @@ func Publish(ctx context.Context, opts PublishOptions) (*PublishResult, error) {
 		}
 	} else {
 		fmt.Fprintf(log, "publishing %d file(s) for %s with the %s publisher\n", len(assets), tag, opts.Publisher.Kind())
-		target, _ := opts.Repo.line(ctx, "rev-parse", "--verify", "HEAD^{commit}")
 		published, err := opts.Publisher.Publish(ctx, ReleaseRequest{
-			Tag: tag.String(), Target: target, Title: fmt.Sprintf("%s %s", tag.Name, tag.Version),
+			Tag: tag.String(), Target: head, Title: fmt.Sprintf("%s %s", tag.Name, tag.Version),
 			Notes: ReleaseNotes(m, assets), Assets: assets, Force: opts.Force,
 		})
 		if err != nil {

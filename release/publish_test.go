@@ -181,10 +181,15 @@ func TestPublishRefusals(t *testing.T) {
 	partial := buildArtifacts(t, "java-21", "2.0.0", "rhel-amd64")
 	corrupt := buildArtifacts(t, "java-21", "2.0.0", "rhel-amd64", "rhel-arm64")
 	writeFile(t, filepath.Join(corrupt, "java-21-2.0.0-rhel-arm64.tar.gz.sha256"), strings.Repeat("0", 64)+"  java-21-2.0.0-rhel-arm64.tar.gz\n")
+	addRuntime(t, r.Work, "moved-rt", "1.0.0", "rhel-amd64")
+	mustGit(t, r.Work, "tag", "moved-rt@1.0.0", "HEAD~1")
+	addRuntime(t, r.Work, "other-rt", "1.0.0", "rhel-amd64")
+	moved := buildArtifacts(t, "moved-rt", "1.0.0", "rhel-amd64")
 	pub, _ := dirPublisher(t)
 	tests := []struct {
 		name, tag, artifacts, want string
 	}{
+		{"checkout is not the tag", "moved-rt@1.0.0", moved, "git checkout moved-rt@1.0.0"},
 		{"version differs", "java-21@2.0.1", full, "says version 2.0.0"},
 		{"bad tag", "java-21", full, "name@version"},
 		{"unknown runtime", "nope@1.0.0", full, "nope"},
