@@ -145,6 +145,10 @@ func mdCell(s string) string {
 	return strings.NewReplacer("|", "\\|", "\r", " ", "\n", " ", "<", "&lt;", ">", "&gt;", "&", "&amp;").Replace(s)
 }
 
+// MaxSummaryRows bounds the findings table of the Markdown summary (GitHub
+// caps a step summary at 1 MiB).
+const MaxSummaryRows = 500
+
 // WriteMarkdownSummary writes a Markdown summary for $GITHUB_STEP_SUMMARY:
 // a table per runtime and a table of findings.
 func WriteMarkdownSummary(w io.Writer, r Report) error {
@@ -167,14 +171,21 @@ func WriteMarkdownSummary(w io.Writer, r Report) error {
 	if r.Summary.Errors+r.Summary.Warnings > 0 {
 		fmt.Fprintln(bw, "| location | severity | rule | message |")
 		fmt.Fprintln(bw, "| --- | --- | --- | --- |")
+		rows := 0
 		for _, rt := range r.Runtimes {
 			for _, d := range rt.Diagnostics {
+				if rows++; rows > MaxSummaryRows {
+					continue
+				}
 				msg := d.Message
 				if d.Hint != "" {
 					msg += " (hint: " + d.Hint + ")"
 				}
 				fmt.Fprintf(bw, "| `%s` | %s | `%s` | %s |\n", mdCell(position(d)), d.Severity, d.Rule, mdCell(msg))
 			}
+		}
+		if rows > MaxSummaryRows {
+			fmt.Fprintf(bw, "\n%d more findings are not listed here; see the annotations or run rtool validate.\n", rows-MaxSummaryRows)
 		}
 		fmt.Fprintln(bw)
 	}

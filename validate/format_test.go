@@ -177,3 +177,20 @@ func TestRelativeTo(t *testing.T) {
 		t.Error("RelativeTo modified its receiver")
 	}
 }
+
+func TestMarkdownSummaryIsBounded(t *testing.T) {
+	var ds []Diagnostic
+	for i := range MaxSummaryRows + 7 {
+		ds = append(ds, Diagnostic{File: "f", Line: i + 1, Rule: "r", Severity: SeverityError, Message: "m"})
+	}
+	var b bytes.Buffer
+	if err := WriteMarkdownSummary(&b, newReport("root", []RuntimeReport{newRuntimeReport("x", "root/x", ds)})); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(b.String(), "| `f:"); n != MaxSummaryRows {
+		t.Errorf("%d rows, want %d", n, MaxSummaryRows)
+	}
+	if !strings.Contains(b.String(), "\n7 more findings are not listed here") {
+		t.Errorf("no note about the 7 findings left out")
+	}
+}
