@@ -9,12 +9,12 @@ import (
 
 // Error is a problem at one place in a registry file.
 type Error struct {
-	Source string // file name, or a description of where the bytes came from
-	Line   int    // 1-based; 0 when unknown
-	Column int    // 1-based, counted in characters
-	Path   string // jq-style path of the value, e.g. .runtimes["python-3.11"]["1.3.1"].checksum
-	Msg    string
-	off    int // byte offset, for sorting
+	Source string `json:"source"`           // file name, or a description of where the bytes came from
+	Line   int    `json:"line,omitempty"`   // 1-based; 0 when unknown
+	Column int    `json:"column,omitempty"` // 1-based, counted in characters
+	Path   string `json:"path,omitempty"`   // jq-style path of the value, e.g. .runtimes["python-3.11"]["1.3.1"].checksum
+	Msg    string `json:"message"`
+	off    int    // byte offset, for sorting
 }
 
 func (e *Error) Error() string {

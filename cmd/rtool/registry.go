@@ -1,6 +1,419 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
 
-// registryCommands returns the registry commands. Filled in by the registry work.
-func registryCommands() []*cli.Command { return nil }
+	"github.com/joblet/rtool/registrygen"
+	"github.com/joblet/rtool/schema"
+	"github.com/urfave/cli/v2"
+)
+
+// registryCommands returns `rtool registry add|merge|verify|diff|yank`.
+func registryCommands() []*cli.Command {
+	registryFlag := &cli.StringFlag{Name: "registry", Usage: "registry.json to work on (required)"}
+	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "machine-readable output on stdout"}
+	timeFlag := &cli.StringFlag{Name: "time", Usage: "time to record, RFC 3339 (default: now)"}
+	forceFlag := &cli.BoolFlag{Name: "force", Usage: "replace a differing checksum of a published version (recorded in the entry's \"forced\" list)"}
+	return []*cli.Command{{
+		Name:  "registry",
+		Usage: "add to, merge, verify, diff and yank in registry.json without ever losing history",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "add",
+				Usage: "measure release files and merge one version into the registry",
+				Description: "Computes sha256 and size of each file (and, for artifacts, unpacked size and entry count)\n" +
+					"and merges the version into --registry (created if missing).\n\n" +
+					"The top-level download_url/checksum/size (what Joblet's installer downloads) come from --source.\n" +
+					"Without --source they point at the artifact of the first of --platforms (the primary platform);\n" +
+					"a per-platform fragment without that artifact leaves them empty until the primary's fragment is merged.\n\n" +
+					"--url is a template: {name}, {version}, {platform}, {file}, {tag} (= name@version), e.g.\n" +
+					"https://github.com/OWNER/REPO/releases/download/{tag}/{file}; a URL without placeholders is a\n" +
+					"base to which /{file} is appended. The same version with a different checksum is refused\n" +
+					"(the file is left untouched) unless --force. Exit status: 0 ok, 1 refused, 2 usage or I/O errors.",
+				Flags: []cli.Flag{
+					registryFlag,
+					&cli.StringFlag{Name: "name", Usage: "runtime name (required)"},
+					&cli.StringFlag{Name: "version", Usage: "version X.Y.Z (required)"},
+					&cli.StringFlag{Name: "description", Usage: "description of the version"},
+					&cli.StringSliceFlag{Name: "platforms", Usage: "platforms the version supports, in the manifest's order (default: the --platform values)"},
+					&cli.StringFlag{Name: "source", Usage: "the source package <name>-<version>.tar.gz (upstream's download)"},
+					&cli.StringSliceFlag{Name: "platform", Usage: "platform of the following --artifact (repeatable, paired in order)"},
+					&cli.StringSliceFlag{Name: "artifact", Usage: "prebuilt artifact .tar.gz for the matching --platform (repeatable)"},
+					&cli.StringFlag{Name: "url", Usage: "download URL or URL template (required)"},
+					forceFlag, timeFlag, jsonFlag,
+				},
+				Action: runRegistryAdd,
+			},
+			{
+				Name:      "merge",
+				Usage:     "merge registry fragments (what matrix jobs produce) into the registry",
+				ArgsUsage: "FRAGMENT...",
+				Description: "Merges every fragment, in order, into --registry (created if missing). Nothing is ever removed;\n" +
+					"fragments merge to the same bytes in any order. A conflict leaves the file untouched.\n" +
+					"Exit status: 0 ok, 1 conflict or broken input, 2 usage or I/O errors.",
+				Flags:  []cli.Flag{registryFlag, forceFlag, timeFlag, jsonFlag},
+				Action: runRegistryMerge,
+			},
+			{
+				Name:  "verify",
+				Usage: "check the registry's schema and consistency, and that it kept its history",
+				Description: "With --previous (e.g. the base branch's registry.json) fails listing every version or artifact\n" +
+					"that disappeared or changed checksum. With --artifacts re-hashes the files in DIR named by the\n" +
+					"download URLs' base names. Exit status: 0 ok, 1 problems, 2 usage or I/O errors.",
+				Flags: []cli.Flag{
+					registryFlag,
+					&cli.StringFlag{Name: "previous", Usage: "an older registry.json whose versions must all still be there, unchanged"},
+					&cli.StringFlag{Name: "artifacts", Usage: "directory of release files to re-hash"},
+					jsonFlag,
+				},
+				Action: runRegistryVerify,
+			},
+			{
+				Name:        "diff",
+				Usage:       "show versions added, yanked, lost and changed between two registries",
+				ArgsUsage:   "OLD NEW",
+				Description: "Exit status: 0 (whatever the differences), 1 unreadable registry, 2 usage errors.",
+				Flags:       []cli.Flag{jsonFlag},
+				Action:      runRegistryDiff,
+			},
+			{
+				Name:      "yank",
+				Usage:     "withdraw a version from @latest and ranges (it stays installable by exact version)",
+				ArgsUsage: "NAME@VERSION",
+				Flags: []cli.Flag{
+					registryFlag,
+					&cli.StringFlag{Name: "reason", Usage: "why (kept in the registry; required)"},
+					timeFlag, jsonFlag,
+				},
+				Action: runRegistryYank,
+			},
+		},
+	}}
+}
+
+// requireFlags returns a usage error (exit 2) naming the first missing flag.
+func requireFlags(c *cli.Context, names ...string) error {
+	for _, n := range names {
+		if c.String(n) == "" {
+			return usageError("registry %s: --%s is required (see --help)", c.Command.Name, n)
+		}
+	}
+	return nil
+}
+
+// registryTime reads --time, defaulting to now.
+func registryTime(c *cli.Context) (time.Time, error) {
+	s := c.String("time")
+	if s == "" {
+		return time.Now().UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, usageError("--time %q: want RFC 3339 such as 2025-12-02T17:41:44Z", s)
+	}
+	return t.UTC(), nil
+}
+
+// loadOrNew loads path, or returns an empty registry when it does not
+// exist yet. A broken registry is a finding (exit 1).
+func loadOrNew(path string) (*schema.Registry, bool, error) {
+	r, err := registrygen.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return registrygen.New(), false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return r, true, nil
+}
+
+func writeRegistryJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// mergeResult is the --json output of add and merge.
+type mergeResult struct {
+	Registry string              `json:"registry"`
+	Created  bool                `json:"created"`
+	Changed  bool                `json:"changed"`
+	Changes  registrygen.Changes `json:"changes"`
+}
+
+// mergeAndWrite merges fragments into the registry at path and writes it
+// when something changed or it did not exist. On any error the file is
+// left untouched.
+func mergeAndWrite(c *cli.Context, path string, fragments []*schema.Registry, opts registrygen.MergeOptions) error {
+	base, existed, err := loadOrNew(path)
+	if err != nil {
+		return err
+	}
+	r := base
+	var all registrygen.Changes
+	for _, f := range fragments {
+		var changes registrygen.Changes
+		r, changes, err = registrygen.Merge(r, f, opts)
+		if err != nil {
+			return fmt.Errorf("%w\nregistry %s left unchanged", err, path)
+		}
+		all = append(all, changes...)
+	}
+	if len(all) > 0 || !existed {
+		if err := registrygen.Write(path, r); err != nil {
+			return usageError("%v", err)
+		}
+	}
+	res := mergeResult{Registry: path, Created: !existed, Changed: len(all) > 0, Changes: all}
+	if res.Changes == nil {
+		res.Changes = registrygen.Changes{}
+	}
+	if c.Bool("json") {
+		return writeRegistryJSON(c.App.Writer, res)
+	}
+	for _, ch := range all {
+		fmt.Fprintln(c.App.Writer, ch)
+	}
+	switch {
+	case !existed:
+		fmt.Fprintf(c.App.ErrWriter, "created %s\n", path)
+	case len(all) == 0:
+		fmt.Fprintf(c.App.ErrWriter, "no change: %s already has all of it\n", path)
+	default:
+		fmt.Fprintf(c.App.ErrWriter, "updated %s (%d change(s))\n", path, len(all))
+	}
+	return nil
+}
+
+func runRegistryAdd(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError("registry add: unexpected arguments %v", c.Args().Slice())
+	}
+	if err := requireFlags(c, "registry", "name", "version", "url"); err != nil {
+		return err
+	}
+	now, err := registryTime(c)
+	if err != nil {
+		return err
+	}
+	platforms, files := c.StringSlice("platform"), c.StringSlice("artifact")
+	if len(platforms) != len(files) {
+		return usageError("registry add: %d --platform but %d --artifact; give them in pairs (--platform P --artifact FILE)", len(platforms), len(files))
+	}
+	spec := registrygen.FragmentSpec{
+		Name: c.String("name"), Version: c.String("version"), Description: c.String("description"),
+		Platforms: c.StringSlice("platforms"), URL: c.String("url"), ReleasedAt: now,
+	}
+	if src := c.String("source"); src != "" {
+		if spec.Source, err = registrygen.HashFile(c.Context, src); err != nil {
+			return usageError("registry add: source package: %v", err)
+		}
+	}
+	for i, p := range platforms {
+		ef, err := registrygen.InspectArtifact(c.Context, files[i])
+		if err != nil {
+			return usageError("registry add: %s artifact: %v", p, err)
+		}
+		spec.Artifacts = append(spec.Artifacts, registrygen.PlatformFile{Platform: p, File: ef})
+	}
+	frag, err := registrygen.Fragment(spec)
+	if err != nil {
+		return usageError("registry add: %v", err)
+	}
+	return mergeAndWrite(c, c.String("registry"), []*schema.Registry{frag}, registrygen.MergeOptions{Now: now, Force: c.Bool("force")})
+}
+
+func runRegistryMerge(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return usageError("registry merge: name at least one FRAGMENT file")
+	}
+	if err := requireFlags(c, "registry"); err != nil {
+		return err
+	}
+	now, err := registryTime(c)
+	if err != nil {
+		return err
+	}
+	var fragments []*schema.Registry
+	for _, path := range c.Args().Slice() {
+		f, err := registrygen.Load(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return usageError("registry merge: %v", err)
+		}
+		if err != nil {
+			return err
+		}
+		fragments = append(fragments, f)
+	}
+	return mergeAndWrite(c, c.String("registry"), fragments, registrygen.MergeOptions{Now: now, Force: c.Bool("force")})
+}
+
+// verifyResult is the --json output of verify.
+type verifyResult struct {
+	Registry string                       `json:"registry"`
+	OK       bool                         `json:"ok"`
+	Problems registrygen.Errors           `json:"problems"`
+	History  []registrygen.HistoryProblem `json:"history"`
+	Checked  []string                     `json:"checked"`
+	Missing  []string                     `json:"missing"`
+}
+
+func runRegistryVerify(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError("registry verify: unexpected arguments %v", c.Args().Slice())
+	}
+	if err := requireFlags(c, "registry"); err != nil {
+		return err
+	}
+	path := c.String("registry")
+	res := verifyResult{Registry: path, Problems: registrygen.Errors{}, History: []registrygen.HistoryProblem{}, Checked: []string{}, Missing: []string{}}
+	doc, err := registrygen.LoadDocument(path)
+	var perrs registrygen.Errors
+	var perr *registrygen.Error
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usageError("registry verify: %v", err)
+	case errors.As(err, &perrs):
+		res.Problems = perrs
+	case errors.As(err, &perr):
+		res.Problems = registrygen.Errors{perr}
+	case err != nil:
+		return usageError("registry verify: %v", err)
+	}
+	if doc != nil {
+		if dir := c.String("artifacts"); dir != "" {
+			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+				return usageError("registry verify: --artifacts %s is not a directory", dir)
+			}
+		}
+		rep, err := registrygen.Verify(c.Context, doc.Registry, registrygen.VerifyOptions{ArtifactsDir: c.String("artifacts"), Document: doc})
+		if err != nil {
+			return usageError("registry verify: %v", err)
+		}
+		res.Problems, res.Checked, res.Missing = rep.Problems, rep.Checked, rep.Missing
+		if prev := c.String("previous"); prev != "" {
+			old, err := registrygen.Load(prev)
+			if errors.Is(err, fs.ErrNotExist) {
+				return usageError("registry verify: --previous: %v", err)
+			}
+			if err != nil {
+				return fmt.Errorf("registry verify: --previous: %w", err)
+			}
+			var he *registrygen.HistoryError
+			if errors.As(registrygen.CheckHistory(old, doc.Registry), &he) {
+				res.History = he.Problems
+			}
+		}
+	}
+	res.OK = len(res.Problems) == 0 && len(res.History) == 0
+	if c.Bool("json") {
+		if err := writeRegistryJSON(c.App.Writer, res); err != nil {
+			return err
+		}
+	} else {
+		w := c.App.Writer
+		for _, p := range res.Problems {
+			fmt.Fprintln(w, p)
+		}
+		if len(res.History) > 0 {
+			fmt.Fprintln(w, (&registrygen.HistoryError{Problems: res.History}).Error())
+		}
+		if len(res.Checked)+len(res.Missing) > 0 {
+			fmt.Fprintf(c.App.ErrWriter, "re-hashed %d file(s); %d named in the registry are not in %s\n", len(res.Checked), len(res.Missing), c.String("artifacts"))
+		}
+		if res.OK {
+			n := 0
+			for _, vs := range doc.Registry.Runtimes {
+				n += len(vs)
+			}
+			fmt.Fprintf(w, "ok: %s (%d runtimes, %d versions)\n", path, len(doc.Registry.Runtimes), n)
+		}
+	}
+	if !res.OK {
+		return cli.Exit("", exitFindings)
+	}
+	return nil
+}
+
+func runRegistryDiff(c *cli.Context) error {
+	if c.NArg() != 2 {
+		return usageError("registry diff: want OLD NEW, got %d argument(s)", c.NArg())
+	}
+	var regs [2]*schema.Registry
+	for i, path := range c.Args().Slice() {
+		r, err := registrygen.Load(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return usageError("registry diff: %v", err)
+		}
+		if err != nil {
+			return err
+		}
+		regs[i] = r
+	}
+	d := registrygen.Diff(regs[0], regs[1])
+	if c.Bool("json") {
+		return writeRegistryJSON(c.App.Writer, d)
+	}
+	return d.WriteText(c.App.Writer)
+}
+
+// yankResult is the --json output of yank.
+type yankResult struct {
+	Registry string       `json:"registry"`
+	Name     string       `json:"name"`
+	Version  string       `json:"version"`
+	Changed  bool         `json:"changed"`
+	Yanked   *schema.Yank `json:"yanked"`
+}
+
+func runRegistryYank(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usageError("registry yank: want one NAME@VERSION, got %d argument(s)", c.NArg())
+	}
+	if err := requireFlags(c, "registry", "reason"); err != nil {
+		return err
+	}
+	tag, err := schema.ParseTag(c.Args().First())
+	if err != nil {
+		return usageError("registry yank: %v", err)
+	}
+	now, err := registryTime(c)
+	if err != nil {
+		return err
+	}
+	path := c.String("registry")
+	r, err := registrygen.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return usageError("registry yank: %v", err)
+	}
+	if err != nil {
+		return err
+	}
+	out, err := registrygen.Yank(r, tag.Name, tag.Version, c.String("reason"), now)
+	if err != nil {
+		return err
+	}
+	e := out.Runtimes[tag.Name][tag.Version]
+	changed := out != r
+	if changed {
+		if err := registrygen.Write(path, out); err != nil {
+			return usageError("%v", err)
+		}
+	}
+	if c.Bool("json") {
+		return writeRegistryJSON(c.App.Writer, yankResult{Registry: path, Name: tag.Name, Version: tag.Version, Changed: changed, Yanked: e.Yanked})
+	}
+	if changed {
+		fmt.Fprintf(c.App.Writer, "yanked %s: %s\n", tag, e.Yanked.Reason)
+	} else {
+		fmt.Fprintf(c.App.Writer, "%s was already yanked on %s: %s\n", tag, e.Yanked.Date, e.Yanked.Reason)
+	}
+	return nil
+}

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/joblet/rtool/registrygen"
+	"github.com/joblet/rtool/schema"
+)
+
+const upstreamRegistryJSON = "../../../shared/fixtures/joblet-runtimes-upstream/registry.json"
+
+func rtoolRegistry(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), append([]string{"rtool", "registry"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// writeTarGz writes a small gzip tar holding runtime.yml with content.
+func writeTarGz(t *testing.T, path, content string) {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	if err := tw.WriteHeader(&tar.Header{Name: "runtime.yml", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(content))}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write([]byte(content))
+	tw.Close()
+	gz.Close()
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func expectExit(t *testing.T, what string, code, want int, stdout, stderr string) {
+	t.Helper()
+	if code != want {
+		t.Fatalf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", what, code, want, stdout, stderr)
+	}
+}
+
+func TestRegistryCommandsLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "registry.json")
+	src := filepath.Join(dir, "rt-1.0.0.tar.gz")
+	art := filepath.Join(dir, "rt-1.0.0-debian-amd64.tar.gz")
+	writeTarGz(t, src, "name: rt\n")
+	writeTarGz(t, art, "name: rt\nversion: \"1.0.0\"\n")
+	add := []string{"add", "--registry", reg, "--name", "rt", "--version", "1.0.0", "--description", "a runtime",
+		"--platforms", "debian-amd64,debian-arm64", "--source", src, "--platform", "debian-amd64", "--artifact", art,
+		"--url", "https://github.com/o/r/releases/download/{tag}/{file}", "--time", "2026-02-03T04:05:06Z"}
+
+	code, out, errOut := rtoolRegistry(t, add...)
+	expectExit(t, "first add", code, exitOK, out, errOut)
+	if out != "added rt@1.0.0\n" || !strings.Contains(errOut, "created "+reg) {
+		t.Errorf("first add output %q / %q", out, errOut)
+	}
+	first := readFile(t, reg)
+	r, err := registrygen.Load(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := r.Runtimes["rt"]["1.0.0"]
+	if e.DownloadURL != "https://github.com/o/r/releases/download/rt@1.0.0/rt-1.0.0.tar.gz" || e.ReleasedAt != "2026-02-03T04:05:06Z" ||
+		e.Artifacts["debian-amd64"] == nil || e.Artifacts["debian-amd64"].Entries != 1 || e.Artifacts["debian-amd64"].UnpackedSize != 26 {
+		t.Errorf("entry %+v / %+v", e, e.Artifacts["debian-amd64"])
+	}
+
+	// A re-run (later) is a no-op: same bytes.
+	rerun := append(append([]string{}, add[:len(add)-2]...), "--time", "2026-05-05T00:00:00Z")
+	code, out, errOut = rtoolRegistry(t, rerun...)
+	expectExit(t, "re-run", code, exitOK, out, errOut)
+	if !bytes.Equal(readFile(t, reg), first) || !strings.Contains(errOut, "no change") {
+		t.Errorf("re-run changed the file or said %q", errOut)
+	}
+
+	// A different build of the same version is refused; the file stays.
+	writeTarGz(t, src, "name: rt\n# rebuilt\n")
+	code, out, errOut = rtoolRegistry(t, add...)
+	expectExit(t, "conflicting add", code, exitFindings, out, errOut)
+	if !bytes.Equal(readFile(t, reg), first) {
+		t.Errorf("conflict modified the registry")
+	}
+	if !strings.Contains(errOut, e.Checksum) || !strings.Contains(errOut, "left unchanged") || !strings.Contains(errOut, "--force") {
+		t.Errorf("conflict message: %s", errOut)
+	}
+	before := filepath.Join(dir, "before.json")
+	os.WriteFile(before, first, 0o644)
+
+	// --force replaces it and records the change; the history guard accepts it.
+	code, out, errOut = rtoolRegistry(t, append(add, "--force", "--json")...)
+	expectExit(t, "forced add", code, exitOK, out, errOut)
+	var res struct {
+		Changed bool
+		Changes []registrygen.Change
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || !res.Changed || res.Changes[0].Kind != registrygen.ChangeForced {
+		t.Errorf("--json output %s (%v)", out, err)
+	}
+	code, out, errOut = rtoolRegistry(t, "verify", "--registry", reg, "--previous", before, "--artifacts", dir)
+	expectExit(t, "verify after force", code, exitOK, out, errOut)
+	if !strings.Contains(out, "ok: "+reg+" (1 runtimes, 1 versions)") || !strings.Contains(errOut, "re-hashed 2 file(s)") {
+		t.Errorf("verify output %q %q", out, errOut)
+	}
+
+	// Yank, then yank again.
+	code, out, errOut = rtoolRegistry(t, "yank", "rt@1.0.0", "--reason", "broken", "--registry", reg, "--time", "2026-06-01T00:00:00Z")
+	expectExit(t, "yank", code, exitOK, out, errOut)
+	if out != "yanked rt@1.0.0: broken\n" {
+		t.Errorf("yank output %q", out)
+	}
+	yanked := readFile(t, reg)
+	code, out, errOut = rtoolRegistry(t, "yank", "rt@1.0.0", "--reason", "again", "--registry", reg)
+	expectExit(t, "re-yank", code, exitOK, out, errOut)
+	if !strings.Contains(out, "already yanked on 2026-06-01T00:00:00Z: broken") || !bytes.Equal(readFile(t, reg), yanked) {
+		t.Errorf("re-yank: %q", out)
+	}
+
+	// Diff shows the yank and the forced checksum.
+	code, out, errOut = rtoolRegistry(t, "diff", before, reg, "--json")
+	expectExit(t, "diff", code, exitOK, out, errOut)
+	var d registrygen.DiffResult
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Yanked) != 1 || d.Yanked[0].Detail != "broken" || len(d.Changed) != 2 || !d.Changed[0].Forced {
+		t.Errorf("diff %+v", d)
+	}
+	code, out, _ = rtoolRegistry(t, "diff", reg, reg)
+	if code != exitOK || out != "no differences\n" {
+		t.Errorf("diff of a file with itself: %d %q", code, out)
+	}
+}
+
+// TestRegistryMatrixFragments builds one fragment per platform, as matrix
+// jobs do, and merges them in two orders into identical registries.
+func TestRegistryMatrixFragments(t *testing.T) {
+	dir := t.TempDir()
+	platforms := []string{"ubuntu-amd64", "ubuntu-arm64", "debian-amd64"}
+	var frags []string
+	for i, p := range platforms {
+		art := filepath.Join(dir, schema.ArtifactName("rt", "2.0.0", p))
+		writeTarGz(t, art, "built for "+p)
+		frag := filepath.Join(dir, "fragment-"+p+".json")
+		code, out, errOut := rtoolRegistry(t, "add", "--registry", frag, "--name", "rt", "--version", "2.0.0",
+			"--platforms", strings.Join(platforms, ","), "--platform", p, "--artifact", art,
+			"--url", "http://127.0.0.1:8080/{tag}/{file}", "--time", "2026-02-0"+string(rune('1'+i))+"T00:00:00Z")
+		expectExit(t, "fragment "+p, code, exitOK, out, errOut)
+		frags = append(frags, frag)
+	}
+	// A fragment without the primary platform is pending: verify says so.
+	code, out, _ := rtoolRegistry(t, "verify", "--registry", frags[1])
+	if code != exitFindings || !strings.Contains(out, "no top-level download yet") {
+		t.Errorf("pending fragment verify: %d %s", code, out)
+	}
+	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
+	code, out, errOut := rtoolRegistry(t, "merge", "--registry", a, frags[0], frags[1], frags[2], "--time", "2026-03-01T00:00:00Z")
+	expectExit(t, "merge a", code, exitOK, out, errOut)
+	code, out, errOut = rtoolRegistry(t, "merge", "--registry", b, frags[2], frags[1], "--time", "2026-03-02T00:00:00Z")
+	expectExit(t, "merge b", code, exitOK, out, errOut)
+	code, out, errOut = rtoolRegistry(t, "merge", "--registry", b, frags[0], "--time", "2026-03-03T00:00:00Z")
+	expectExit(t, "merge b primary", code, exitOK, out, errOut)
+	if !bytes.Equal(readFile(t, a), readFile(t, b)) {
+		t.Errorf("merge order changed the result:\n%s\n---\n%s", readFile(t, a), readFile(t, b))
+	}
+	code, out, errOut = rtoolRegistry(t, "verify", "--registry", a, "--artifacts", dir, "--json")
+	expectExit(t, "verify merged", code, exitOK, out, errOut)
+	var v struct {
+		OK      bool
+		Checked []string
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil || !v.OK || len(v.Checked) != 3 {
+		t.Errorf("verify --json: %s", out)
+	}
+}
+
+// TestRegistryMergeReplaysUpstreamStates replays upstream-style registry
+// states, including one that dropped most versions, through
+// `rtool registry merge`, and checks the history guard on the union.
+func TestRegistryMergeReplaysUpstreamStates(t *testing.T) {
+	dir := t.TempDir()
+	full, err := registrygen.Load(upstreamRegistryJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped := registrygen.New()
+	dropped.Extra, dropped.UpdatedAt = full.Extra, "2025-12-03T00:00:00Z"
+	dropped.Runtimes["openjdk-21"] = full.Runtimes["openjdk-21"]
+	e := *full.Runtimes["openjdk-21"]["1.3.1"]
+	e.Version = "1.4.0"
+	e.Checksum = schema.ChecksumPrefix + strings.Repeat("ab", 32)
+	dropped.Runtimes["openjdk-21"] = map[string]*schema.RegistryEntry{"1.3.1": full.Runtimes["openjdk-21"]["1.3.1"], "1.4.0": &e}
+	states := []string{upstreamRegistryJSON, filepath.Join(dir, "dropped.json")}
+	if err := registrygen.Write(states[1], dropped); err != nil {
+		t.Fatal(err)
+	}
+	union := filepath.Join(dir, "union.json")
+	code, out, errOut := rtoolRegistry(t, append([]string{"merge", "--registry", union, "--json"}, states...)...)
+	expectExit(t, "replay", code, exitOK, out, errOut)
+	for _, s := range states {
+		code, out, errOut = rtoolRegistry(t, "verify", "--registry", union, "--previous", s)
+		expectExit(t, "union contains "+s, code, exitOK, out, errOut)
+	}
+	// The dropped state itself fails the guard against upstream, listing
+	// every version it lost.
+	code, out, _ = rtoolRegistry(t, "verify", "--registry", states[1], "--previous", upstreamRegistryJSON, "--json")
+	if code != exitFindings {
+		t.Fatalf("guard passed a registry that lost versions: %s", out)
+	}
+	var v struct{ History []registrygen.HistoryProblem }
+	if err := json.Unmarshal([]byte(out), &v); err != nil || len(v.History) != 13 {
+		t.Errorf("history %d problems, want 13: %s", len(v.History), out)
+	}
+}
+
+func TestRegistryCommandErrors(t *testing.T) {
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.json")
+	os.WriteFile(broken, []byte("{\n  \"version\": \"1\",\n  \"updated_at\": \"2026-01-01T00:00:00Z\",\n  \"runtimes\": {\"a\": {\"1.0\": {}}}\n}\n"), 0o644)
+	art := filepath.Join(dir, "a.tar.gz")
+	writeTarGz(t, art, "x")
+	reg := filepath.Join(dir, "r.json")
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"unpaired artifact", []string{"add", "--registry", reg, "--name", "a", "--version", "1.0.0", "--artifact", art, "--url", "https://e.com/"}, exitUsage, "0 --platform but 1 --artifact"},
+		{"missing registry flag", []string{"add", "--name", "a", "--version", "1.0.0", "--url", "https://e.com/"}, exitUsage, "--registry is required"},
+		{"missing reason", []string{"yank", "a@1.0.0", "--registry", reg}, exitUsage, "--reason is required"},
+		{"missing artifact file", []string{"add", "--registry", reg, "--name", "a", "--version", "1.0.0", "--platform", "debian-amd64", "--artifact", filepath.Join(dir, "nope.tar.gz"), "--url", "https://e.com/"}, exitUsage, "nope.tar.gz"},
+		{"bad version", []string{"add", "--registry", reg, "--name", "a", "--version", "1.0", "--source", art, "--url", "https://e.com/"}, exitUsage, "lacks a patch number"},
+		{"bad time", []string{"merge", "--registry", reg, broken, "--time", "yesterday"}, exitUsage, "--time"},
+		{"broken fragment", []string{"merge", "--registry", reg, broken}, exitFindings, "broken.json:4:22"},
+		{"missing fragment", []string{"merge", "--registry", reg, filepath.Join(dir, "nope.json")}, exitUsage, "nope.json"},
+		{"no fragments", []string{"merge", "--registry", reg}, exitUsage, "at least one FRAGMENT"},
+		{"broken registry verify", []string{"verify", "--registry", broken}, exitFindings, ""},
+		{"diff one argument", []string{"diff", broken}, exitUsage, "want OLD NEW"},
+		{"diff broken", []string{"diff", broken, broken}, exitFindings, "broken.json:4:22"},
+		{"yank bad tag", []string{"yank", "a-1.0.0", "--reason", "x", "--registry", broken}, exitUsage, "not name@version"},
+		{"yank unknown version", []string{"yank", "python-3.11@9.9.9", "--reason", "x", "--registry", upstreamRegistryJSON}, exitFindings, `version "9.9.9" of python-3.11 is not in the registry`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := rtoolRegistry(t, tc.args...)
+			if code != tc.code || !strings.Contains(errOut, tc.stderr) {
+				t.Errorf("exit %d (want %d), stderr %q (want %q), stdout %q", code, tc.code, errOut, tc.stderr, out)
+			}
+		})
+	}
+	if _, err := os.Stat(reg); !os.IsNotExist(err) {
+		t.Errorf("a failed command created the registry")
+	}
+	code, out, _ := rtoolRegistry(t, "verify", "--registry", broken)
+	if code != exitFindings || !strings.Contains(out, "broken.json:4:22: .runtimes.a[\"1.0\"]: version key") {
+		t.Errorf("verify of a broken registry: %q", out)
+	}
+}
