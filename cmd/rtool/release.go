@@ -258,6 +258,9 @@ func publishAction(c *cli.Context) error {
 		RegistryPath: c.String("registry"), MaxAttempts: c.Int("attempts"),
 		Force: c.Bool("force"), DryRun: c.Bool("dry-run"), Log: c.App.ErrWriter,
 	}
+	if opts.ArtifactsDir == "" && opts.DryRun {
+		return usageError("publish: --dry-run needs --artifacts DIR (building is not a dry run): rtool build NAME --out out, then rtool publish --artifacts out --dry-run")
+	}
 	if opts.ArtifactsDir == "" {
 		b, err := newBuilder(c)
 		if err != nil {
@@ -328,6 +331,7 @@ func planAction(c *cli.Context) error {
 		Runners: map[string]string{"amd64": c.String("runner-amd64"), "arm64": c.String("runner-arm64")},
 	})
 	if err != nil {
+		stepSummary(c, fmt.Sprintf("### rtool plan failed\n\n```\n%v\n```\n", err))
 		return err
 	}
 	stepSummary(c, release.PlanSummary(items))
