@@ -190,7 +190,7 @@ func TestPublishAndPlanCommands(t *testing.T) {
 		{"publish", "--root", root},
 		{"publish", "--tag", "hello@1.2.0", "--root", root, "--publisher", "s3"},
 		{"publish", "--tag", "hello@1.2.0", "--root", root, "--publisher", "dir"},
-		{"publish", "--tag", "hello@1.2.0", "--root", root, "--artifacts", artifacts}, // github without a token
+		{"publish", "--tag", "hello@1.2.0", "--root", root, "--artifacts", artifacts},                                                  // github without a token
 		{"publish", "--tag", "hello@1.2.0", "--root", root, "--publisher", "dir", "--dir", pubDir, "--base-url", srv.URL, "--dry-run"}, // a dry run does not build
 	} {
 		if code, _, _ := rtoolRun(t, bad...); code != exitUsage {
