@@ -113,11 +113,11 @@ func ParseDeb822Sources(file string, data []byte) []AptSource {
 		}
 		s := AptSource{
 			File:       file,
-			Types:      strings.Fields(fields["types"]),
-			URIs:       strings.Fields(fields["uris"]),
-			Suites:     strings.Fields(fields["suites"]),
-			Components: strings.Fields(fields["components"]),
-			Archs:      strings.Fields(fields["architectures"]),
+			Types:      words(fields["types"]),
+			URIs:       words(fields["uris"]),
+			Suites:     words(fields["suites"]),
+			Components: words(fields["components"]),
+			Archs:      words(fields["architectures"]),
 			Enabled:    !strings.EqualFold(strings.TrimSpace(fields["enabled"]), "no"),
 		}
 		out = append(out, s)
@@ -180,4 +180,12 @@ func pickMirror(srcs []AptSource, suite, arch string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// words splits s at white space; nil when there is nothing.
+func words(s string) []string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f
+	}
+	return nil
 }
