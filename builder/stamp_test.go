@@ -73,8 +73,12 @@ func TestInputsHash(t *testing.T) {
 		do   func()
 		undo func()
 	}{
-		{"script content", func() { os.WriteFile(filepath.Join(dir, "setup-debian-amd64.sh"), []byte("#!/bin/sh\necho ho\n"), 0o755) },
-			func() { os.WriteFile(filepath.Join(dir, "setup-debian-amd64.sh"), []byte("#!/bin/sh\necho hi\n"), 0o755) }},
+		{"script content", func() {
+			os.WriteFile(filepath.Join(dir, "setup-debian-amd64.sh"), []byte("#!/bin/sh\necho ho\n"), 0o755)
+		},
+			func() {
+				os.WriteFile(filepath.Join(dir, "setup-debian-amd64.sh"), []byte("#!/bin/sh\necho hi\n"), 0o755)
+			}},
 		{"executable bit", func() { os.Chmod(filepath.Join(dir, "setup.sh"), 0o644) }, func() { os.Chmod(filepath.Join(dir, "setup.sh"), 0o755) }},
 		{"new file", func() { os.WriteFile(filepath.Join(dir, "files/b.txt"), nil, 0o644) }, func() { os.Remove(filepath.Join(dir, "files/b.txt")) }},
 		{"renamed file", func() { os.Rename(filepath.Join(dir, "files/a.txt"), filepath.Join(dir, "files/c.txt")) },
