@@ -176,7 +176,12 @@ func (b *Builder) loadRuntime(dir, platform string) (*runtimeInfo, error) {
 
 // Build builds one runtime for one platform (or reuses the artifact when
 // its inputs did not change and req.Rebuild is false).
-func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err error) {
+func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
+	return b.build(ctx, req, b.opts.SourceDateEpoch)
+}
+
+// build is Build with SOURCE_DATE_EPOCH given ("" = last git commit time).
+func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *Result, err error) {
 	start := time.Now()
 	if req.OutDir == "" {
 		req.OutDir = "out"
@@ -187,7 +192,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	}
 	name, version := ri.manifest.Name, ri.manifest.Version
 	label := name + "/" + req.Platform
-	sde, _, err := archive.SourceDateEpoch(ctx, ri.dir, b.opts.SourceDateEpoch)
+	sde, _, err := archive.SourceDateEpoch(ctx, ri.dir, sdeEnv)
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", label, err)
 	}

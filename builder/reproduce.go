@@ -3,14 +3,17 @@ package builder
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
 
-	"context"
+	"github.com/joblet/rtool/archive"
 )
 
 // NotReproducibleError says two builds of the same inputs differ and names
@@ -40,7 +43,17 @@ func (e *NotReproducibleError) Error() string {
 // differ.
 func (b *Builder) CheckReproducible(ctx context.Context, req Request) (*Result, error) {
 	req.Rebuild = true
-	first, err := b.Build(ctx, req)
+	// Both builds use one SOURCE_DATE_EPOCH even if a commit lands between.
+	abs, err := filepath.Abs(req.RuntimeDir)
+	if err != nil {
+		return nil, err
+	}
+	sde, _, err := archive.SourceDateEpoch(ctx, abs, b.opts.SourceDateEpoch)
+	if err != nil {
+		return nil, err
+	}
+	sdeEnv := strconv.FormatInt(sde.Unix(), 10)
+	first, err := b.build(ctx, req, sdeEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +64,7 @@ func (b *Builder) CheckReproducible(ctx context.Context, req Request) (*Result, 
 	defer os.RemoveAll(tmp)
 	second := req
 	second.OutDir = tmp
-	again, err := b.Build(ctx, second)
+	again, err := b.build(ctx, second, sdeEnv)
 	if err != nil {
 		return nil, fmt.Errorf("second build: %w", err)
 	}
