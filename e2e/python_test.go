@@ -87,6 +87,14 @@ func TestPythonReleaseInstallRun(t *testing.T) {
 	v1 := m.Version
 	art1 := filepath.Join(out, schema.ArtifactName(name, v1, platform))
 
+	// rtool test: the manifest's smoke commands against this artifact.
+	if len(m.Smoke) > 0 {
+		r := rtool(t, "test", name, "--artifact", art1, "--runtimes", filepath.Join(repo, "runtimes"), "--platform", platform)
+		if r.code != 0 || strings.Count(r.stdout, "PASS ") != len(m.Smoke) {
+			t.Fatalf("rtool test: %s", r)
+		}
+	}
+
 	srv := httptest.NewServer(http.FileServer(http.Dir(out)))
 	defer srv.Close()
 	regFile := filepath.Join(out, "registry.json")
