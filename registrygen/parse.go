@@ -1,12 +1,16 @@
 package registrygen
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -137,6 +141,8 @@ type parser struct {
 	offsets map[string]int // nil unless positions are kept
 	depth   int
 	shared  bool // strings may point into data (Load's private buffer)
+	// sequential disables parsing runtimes on several goroutines.
+	sequential bool
 }
 
 func newParser(data []byte, source string, keepOffsets bool) *parser {
@@ -150,6 +156,12 @@ func newParser(data []byte, source string, keepOffsets bool) *parser {
 func (p *parser) run() (r *schema.Registry, err error) {
 	defer func() {
 		if v := recover(); v != nil {
+			if v == errSequential {
+				q := newParser(p.data, p.source, p.offsets != nil)
+				q.shared, q.sequential = p.shared, true
+				r, err = q.run()
+				return
+			}
 			f, ok := v.(fatal)
 			if !ok {
 				panic(v)
@@ -164,6 +176,10 @@ func (p *parser) run() (r *schema.Registry, err error) {
 	}
 	if len(p.errs) > 0 {
 		slices.SortStableFunc(p.errs, func(a, b *Error) int { return a.off - b.off })
+		if len(p.errs) > maxErrors {
+			p.dropped += len(p.errs) - maxErrors
+			p.errs = p.errs[:maxErrors]
+		}
 		if p.dropped > 0 {
 			p.errs = append(p.errs, &Error{Source: p.source, Msg: fmt.Sprintf("and %d more problems", p.dropped)})
 		}
@@ -200,12 +216,24 @@ func (p *parser) fail(off int, format string, a ...any) {
 
 // problem records a non-fatal problem at off for the current path plus
 // extra keys.
+//
+// Beyond maxErrors it keeps the problems earliest in the file, so the
+// report does not depend on the order problems were found in.
 func (p *parser) problem(off int, extra []string, format string, a ...any) {
-	if len(p.errs) >= maxErrors {
-		p.dropped++
+	if len(p.errs) < maxErrors {
+		p.errs = append(p.errs, p.newError(off, p.pathString(extra...), format, a...))
 		return
 	}
-	p.errs = append(p.errs, p.newError(off, p.pathString(extra...), format, a...))
+	p.dropped++
+	last := 0
+	for i, e := range p.errs {
+		if e.off > p.errs[last].off {
+			last = i
+		}
+	}
+	if off < p.errs[last].off {
+		p.errs[last] = p.newError(off, p.pathString(extra...), format, a...)
+	}
 }
 
 func (p *parser) record(off int, extra ...string) {
@@ -715,12 +743,27 @@ func (p *parser) runtimes() map[string]map[string]*schema.RegistryEntry {
 	if !p.objectStart() {
 		return out
 	}
+	var pool *runtimePool
+	if p.offsets == nil && !p.sequential && len(p.data) >= parallelMinBytes && runtime.GOMAXPROCS(0) > 1 {
+		pool = newRuntimePool(p)
+		defer pool.stop()
+	}
 	for {
 		name, keyOff := p.key()
 		p.push(name)
 		if _, dup := out[name]; dup {
 			p.problem(keyOff, nil, "duplicate runtime %q", name)
 			p.skipValue()
+		} else if pool != nil && p.kind() == "object" {
+			// Find the end of this runtime's versions cheaply and let a
+			// worker parse and check them while this goroutine moves on.
+			end, ok := skipStructure(p.data, p.i)
+			if !ok {
+				panic(errSequential)
+			}
+			out[name] = nil
+			pool.submit(name, p.i, end)
+			p.i = end
 		} else {
 			p.record(keyOff)
 			if versions := p.versions(); versions != nil {
@@ -732,7 +775,175 @@ func (p *parser) runtimes() map[string]map[string]*schema.RegistryEntry {
 			break
 		}
 	}
+	if pool != nil {
+		for _, res := range pool.wait() {
+			if !res.ok {
+				panic(errSequential)
+			}
+			p.errs = append(p.errs, res.errs...)
+			p.dropped += res.dropped
+			out[res.name] = res.versions
+		}
+	}
+	for name, versions := range out {
+		if versions == nil {
+			delete(out, name)
+		}
+	}
 	return out
+}
+
+// parallelMinBytes is the registry size from which runtimes are parsed by
+// several goroutines (one runtime at a time each).
+const parallelMinBytes = 1 << 20
+
+// errSequential makes run() parse again on one goroutine: the input is
+// malformed in a way the quick structural scan cannot delimit, and the
+// sequential parser gives the exact first error.
+var errSequential = errors.New("parse sequentially")
+
+type runtimeJob struct {
+	name       string
+	start, end int
+}
+
+type runtimeResult struct {
+	name     string
+	versions map[string]*schema.RegistryEntry
+	errs     Errors
+	dropped  int
+	ok       bool
+}
+
+// runtimePool parses runtimes' version objects on GOMAXPROCS goroutines.
+type runtimePool struct {
+	parent  *parser
+	jobs    chan int
+	queued  []runtimeJob
+	results []runtimeResult
+	mu      sync.Mutex
+	wg      sync.WaitGroup
+	stopped bool
+}
+
+func newRuntimePool(p *parser) *runtimePool {
+	rp := &runtimePool{parent: p, jobs: make(chan int, 64)}
+	for range runtime.GOMAXPROCS(0) {
+		rp.wg.Add(1)
+		go rp.work()
+	}
+	return rp
+}
+
+func (rp *runtimePool) submit(name string, start, end int) {
+	rp.mu.Lock()
+	i := len(rp.queued)
+	rp.queued = append(rp.queued, runtimeJob{name, start, end})
+	rp.results = append(rp.results, runtimeResult{})
+	rp.mu.Unlock()
+	rp.jobs <- i
+}
+
+func (rp *runtimePool) work() {
+	defer rp.wg.Done()
+	for i := range rp.jobs {
+		rp.mu.Lock()
+		job := rp.queued[i]
+		rp.mu.Unlock()
+		res := rp.parent.parseRuntime(job)
+		rp.mu.Lock()
+		rp.results[i] = res
+		rp.mu.Unlock()
+	}
+}
+
+// stop ends the workers (also when the main parse panics).
+func (rp *runtimePool) stop() {
+	if !rp.stopped {
+		rp.stopped = true
+		close(rp.jobs)
+		rp.wg.Wait()
+	}
+}
+
+func (rp *runtimePool) wait() []runtimeResult {
+	rp.stop()
+	return rp.results
+}
+
+// parseRuntime parses one runtime's versions object at [job.start,
+// job.end) with a parser of its own; ok is false when the value does not
+// end where the structural scan said (malformed input).
+func (p *parser) parseRuntime(job runtimeJob) (res runtimeResult) {
+	res.name = job.name
+	w := &parser{data: p.data, i: job.start, source: p.source, intern: map[string]string{}, shared: p.shared, sequential: true,
+		path: []seg{{key: "runtimes"}, {key: job.name}}}
+	defer func() {
+		if v := recover(); v != nil {
+			if _, ok := v.(fatal); !ok {
+				panic(v)
+			}
+			res.ok = false
+		}
+	}()
+	res.versions = w.versions()
+	res.errs, res.dropped = w.errs, w.dropped
+	res.ok = w.i == job.end && res.versions != nil
+	return res
+}
+
+// structural marks the bytes skipStructure must look at.
+var structural = func() (t [256]bool) {
+	for _, c := range `"{}[]` {
+		t[c] = true
+	}
+	return t
+}()
+
+// skipStructure finds the end of the object or array starting at i by
+// matching brackets outside strings, without checking anything else.
+func skipStructure(data []byte, i int) (int, bool) {
+	depth := 0
+	for i < len(data) {
+		c := data[i]
+		if !structural[c] {
+			i++
+			continue
+		}
+		switch c {
+		case '"':
+			j := i + 1
+			for {
+				k := bytes.IndexByte(data[j:], '"')
+				if k < 0 {
+					return 0, false
+				}
+				j += k
+				backslashes := 0
+				for m := j - 1; m > i && data[m] == '\\'; m-- {
+					backslashes++
+				}
+				if backslashes%2 == 0 {
+					break
+				}
+				j++
+			}
+			i = j + 1
+		case '{', '[':
+			depth++
+			i++
+		default:
+			depth--
+			i++
+			if depth == 0 {
+				return i, true
+			}
+			if depth < 0 {
+				return 0, false
+			}
+		}
+	}
+	return 0, false
 }
 
 func (p *parser) versions() map[string]*schema.RegistryEntry {

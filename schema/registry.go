@@ -5,10 +5,12 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/Masterminds/semver/v3"
 )
@@ -77,6 +79,13 @@ type ForcedChange struct {
 	Extra       map[string]json.RawMessage `json:"-"`
 }
 
+var lowerHex = func() (t [256]bool) {
+	for _, c := range "0123456789abcdef" {
+		t[c] = true
+	}
+	return t
+}()
+
 // CheckChecksum verifies the sha256:<64 lowercase hex> format.
 func CheckChecksum(s string) error {
 	hex, ok := strings.CutPrefix(s, ChecksumPrefix)
@@ -86,8 +95,8 @@ func CheckChecksum(s string) error {
 	if len(hex) != 64 {
 		return fmt.Errorf("checksum %q must have 64 hex digits after %q, has %d", s, ChecksumPrefix, len(hex))
 	}
-	for _, c := range hex {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+	for i := 0; i < len(hex); i++ {
+		if !lowerHex[hex[i]] {
 			return fmt.Errorf("checksum %q must be lowercase hex after %q", s, ChecksumPrefix)
 		}
 	}
@@ -483,23 +492,36 @@ func AppendRegistry(dst []byte, r *Registry) ([]byte, error) {
 	e.key(1, "updated_at")
 	e.str(r.UpdatedAt)
 	e.key(1, "runtimes")
-	if len(r.Runtimes) == 0 {
+	names := sortedKeys(r.Runtimes)
+	if len(names) == 0 {
 		e.b = append(e.b, "{}"...)
 	} else {
 		e.open('{')
-		for _, name := range sortedKeys(r.Runtimes) {
-			e.key(2, name)
-			versions := r.Runtimes[name]
-			if len(versions) == 0 {
-				e.b = append(e.b, "{}"...)
-				continue
+		groups := splitRuntimes(r, names)
+		if len(groups) == 1 {
+			e.runtimes(r, names)
+		} else {
+			// Large registries: later groups of runtimes are encoded on
+			// other goroutines while this one encodes the first group
+			// straight into dst; the bytes are the same as in one pass.
+			spare := cap(e.b) - len(e.b)
+			total := countEntries(r, names)
+			chunks := make([]*indentEncoder, len(groups))
+			var wg sync.WaitGroup
+			for i := 1; i < len(groups); i++ {
+				ce := &indentEncoder{b: make([]byte, 0, spare/total*countEntries(r, groups[i]))}
+				ce.n = append(ce.fixed[:0], 1) // inside the runtimes object, after the first group
+				chunks[i] = ce
+				wg.Go(func() { ce.runtimes(r, groups[i]) })
 			}
-			e.open('{')
-			for _, v := range SortedVersions(versions) {
-				e.key(3, v)
-				e.entry(4, versions[v])
+			e.runtimes(r, groups[0])
+			wg.Wait()
+			for _, ce := range chunks[1:] {
+				e.b = append(e.b, ce.b...)
+				if e.err == nil {
+					e.err = ce.err
+				}
 			}
-			e.close(2, '}')
 		}
 		e.close(1, '}')
 	}
@@ -509,6 +531,60 @@ func AppendRegistry(dst []byte, r *Registry) ([]byte, error) {
 		return nil, e.err
 	}
 	return e.b, nil
+}
+
+// parallelEncodeEntries is the number of version entries from which
+// AppendRegistry encodes groups of runtimes concurrently.
+const parallelEncodeEntries = 20000
+
+// splitRuntimes cuts the sorted runtime names into contiguous groups of
+// about equal entry counts, one per CPU, or one group for small registries.
+func splitRuntimes(r *Registry, names []string) [][]string {
+	workers := runtime.GOMAXPROCS(0)
+	total := countEntries(r, names)
+	if workers < 2 || total < parallelEncodeEntries || len(names) < 2 {
+		return [][]string{names}
+	}
+	workers = min(workers, len(names))
+	groups := make([][]string, 0, workers)
+	start, acc := 0, 0
+	for i, name := range names {
+		acc += len(r.Runtimes[name])
+		if acc*workers >= total*(len(groups)+1) && len(groups) < workers-1 {
+			groups = append(groups, names[start:i+1])
+			start = i + 1
+		}
+	}
+	if start < len(names) {
+		groups = append(groups, names[start:])
+	}
+	return groups
+}
+
+func countEntries(r *Registry, names []string) int {
+	n := 0
+	for _, name := range names {
+		n += len(r.Runtimes[name])
+	}
+	return max(n, 1)
+}
+
+// runtimes writes "name": {versions} members of the runtimes object.
+func (e *indentEncoder) runtimes(r *Registry, names []string) {
+	for _, name := range names {
+		e.key(2, name)
+		versions := r.Runtimes[name]
+		if len(versions) == 0 {
+			e.b = append(e.b, "{}"...)
+			continue
+		}
+		e.open('{')
+		for _, v := range SortedVersions(versions) {
+			e.key(3, v)
+			e.entry(4, versions[v])
+		}
+		e.close(2, '}')
+	}
 }
 
 // indentEncoder writes JSON with two-space indentation exactly as
@@ -564,10 +640,18 @@ func (e *indentEncoder) key(depth int, k string) {
 	e.b = append(e.b, ':', ' ')
 }
 
+// plainByte marks bytes encoding/json writes unescaped in every position.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str writes s as encoding/json does with HTML escaping off.
 func (e *indentEncoder) str(s string) {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+		if !plainByte[s[i]] {
 			e.b = append(e.b, encodeNoEscape(s, &e.err)...)
 			return
 		}
