@@ -238,8 +238,11 @@ func checkDir(d runtimeDir, idx *gitIndex, opts Options) (dirResult, error) {
 	case err == nil:
 		r.ds, res = checkManifest(mpath, data, d.name)
 	case errors.Is(err, fs.ErrNotExist):
-		r.ds = append(r.ds, diag(mpath, 0, 0, RuleManifestMissing, "runtime "+d.name+" has no manifest.yaml",
-			"create "+mpath+" with name, version, description and platforms"))
+		hint := "create " + mpath + " with name, version, description and platforms"
+		if _, err := os.Stat(filepath.Join(d.dir, "manifest.yml")); err == nil {
+			hint = "rename manifest.yml to manifest.yaml"
+		}
+		r.ds = append(r.ds, diag(mpath, 0, 0, RuleManifestMissing, "runtime "+d.name+" has no manifest.yaml", hint))
 	case errors.Is(err, syscall.EISDIR):
 		r.ds = append(r.ds, diag(mpath, 0, 0, RuleManifestMissing, "manifest.yaml is a directory, not a file",
 			"replace it with a manifest.yaml file"))

@@ -98,3 +98,20 @@ func TestRuntimeMatchesRoot(t *testing.T) {
 		}
 	}
 }
+
+func TestManifestYmlHint(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "x", "manifest.yml"), []byte("name: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := Runtime(context.Background(), filepath.Join(root, "x"), Options{ManifestOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].Rule != RuleManifestMissing || ds[0].Hint != "rename manifest.yml to manifest.yaml" {
+		t.Errorf("got %+v", ds)
+	}
+}
