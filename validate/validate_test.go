@@ -115,3 +115,19 @@ func TestManifestYmlHint(t *testing.T) {
 		t.Errorf("got %+v", ds)
 	}
 }
+
+// TestRepositoryRuntimes: rtool validate passes on this repository's own
+// runtimes/ (as `make demo` and the pull-request workflow run it).
+func TestRepositoryRuntimes(t *testing.T) {
+	root := filepath.Join("..", RuntimesDir)
+	if _, err := os.Stat(root); err != nil {
+		t.Skipf("no %s: %v", root, err)
+	}
+	r, err := Root(context.Background(), root, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Summary.Runtimes == 0 || r.Failed(false) {
+		t.Errorf("%s: %s\n%s", root, r.SummaryLine(), dumpReport(r))
+	}
+}
