@@ -1,13 +1,13 @@
 package registrygen
 
 import (
-	"archive/tar"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path"
@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/joblet/rtool/archive"
 	"github.com/joblet/rtool/schema"
-	"github.com/klauspost/pgzip"
 )
 
 // EntryFile describes one released file as the registry records it.
@@ -45,66 +45,19 @@ func HashFile(ctx context.Context, file string) (*EntryFile, error) {
 	return &EntryFile{Path: file, Checksum: schema.ChecksumPrefix + hex.EncodeToString(h.Sum(nil)), Size: n}, nil
 }
 
-// InspectArtifact measures an artifact tarball: sha256 and size of the
-// .tar.gz, and the unpacked size and entry count of the tar inside. The
-// hash and the tar walk run concurrently.
-//
-// TODO(archive): switch to archive.Inspect once package archive lands, so
-// the definition of unpacked size and entries lives in one place.
+// InspectArtifact measures an artifact tarball in one streaming pass
+// (archive.Inspect): sha256 and size of the .tar.gz, and the unpacked size
+// (regular files) and entry count of the tar inside, counted the way the
+// archive writer and the consumer's extractor count them.
 func InspectArtifact(ctx context.Context, file string) (*EntryFile, error) {
-	type result struct {
-		ef  *EntryFile
-		err error
-	}
-	hashed := make(chan result, 1)
-	go func() {
-		ef, err := HashFile(ctx, file)
-		hashed <- result{ef, err}
-	}()
-	unpacked, entries, terr := inspectTar(ctx, file)
-	h := <-hashed
-	if h.err != nil {
-		return nil, h.err
-	}
-	if terr != nil {
-		return nil, fmt.Errorf("artifact %s is not a readable .tar.gz: %w", file, terr)
-	}
-	h.ef.UnpackedSize, h.ef.Entries = unpacked, entries
-	return h.ef, nil
-}
-
-// inspectTar counts the entries of a gzip-compressed tar and sums the
-// sizes of its regular files.
-func inspectTar(ctx context.Context, file string) (unpacked, entries int64, err error) {
-	f, err := os.Open(file)
+	st, err := archive.Inspect(ctx, file)
 	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
-	gz, err := pgzip.NewReader(ctxReader{ctx, f})
-	if err != nil {
-		return 0, 0, err
-	}
-	defer gz.Close()
-	tr := tar.NewReader(gz)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
+		if errors.Is(err, fs.ErrNotExist) || ctx.Err() != nil {
+			return nil, err
 		}
-		if err != nil {
-			return 0, 0, err
-		}
-		entries++
-		if hdr.Typeflag == tar.TypeReg {
-			unpacked += hdr.Size
-		}
+		return nil, fmt.Errorf("artifact %s is not a readable .tar.gz: %w", file, err)
 	}
-	// Read to the end so a corrupt gzip trailer is noticed.
-	if _, err := io.Copy(io.Discard, gz); err != nil {
-		return 0, 0, err
-	}
-	return unpacked, entries, nil
+	return &EntryFile{Path: file, Checksum: schema.ChecksumPrefix + st.SHA256, Size: st.Size, UnpackedSize: st.UnpackedSize, Entries: st.Entries}, nil
 }
 
 type ctxReader struct {

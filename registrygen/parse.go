@@ -2,6 +2,7 @@ package registrygen
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -247,6 +248,10 @@ func (p *parser) pushIdx(i int)   { p.path = append(p.path, seg{idx: i, isIdx: t
 func (p *parser) pop()            { p.path = p.path[:len(p.path)-1] }
 
 func (p *parser) ws() {
+	// Indentation: skip runs of spaces eight at a time.
+	for p.i+8 <= len(p.data) && binary.LittleEndian.Uint64(p.data[p.i:]) == 0x2020202020202020 {
+		p.i += 8
+	}
 	for p.i < len(p.data) {
 		switch p.data[p.i] {
 		case ' ', '\t', '\n', '\r':
@@ -360,6 +365,34 @@ func (p *parser) key() (string, int) {
 	return k, off
 }
 
+// knownKey returns the constant string for a member name rtool knows,
+// saving a map lookup for the keys that make up most of a registry.
+func knownKey(raw []byte) (string, bool) {
+	switch string(raw) {
+	case "version":
+		return "version", true
+	case "description":
+		return "description", true
+	case "download_url":
+		return "download_url", true
+	case "checksum":
+		return "checksum", true
+	case "size":
+		return "size", true
+	case "platforms":
+		return "platforms", true
+	case "released_at":
+		return "released_at", true
+	case "artifacts":
+		return "artifacts", true
+	case "unpacked_size":
+		return "unpacked_size", true
+	case "entries":
+		return "entries", true
+	}
+	return "", false
+}
+
 // plainByte marks bytes that a string can hold without escaping: not a
 // quote, backslash, control character or the start of a multi-byte rune.
 var plainByte = func() (t [256]bool) {
@@ -388,6 +421,9 @@ func (p *parser) str(intern bool) string {
 // with the input (Load owns its buffer and never changes it), or copied.
 func (p *parser) makeString(raw []byte, intern bool) string {
 	if intern {
+		if s, ok := knownKey(raw); ok {
+			return s
+		}
 		if s, ok := p.intern[string(raw)]; ok {
 			return s
 		}
