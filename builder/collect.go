@@ -143,7 +143,7 @@ func extractTar(r io.Reader, dest string) error {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 		default:
-			return fmt.Errorf("%s/%s is a %s; a runtime tree may hold only directories, regular files and symlinks (remove it in the setup script)", InstallRoot, name, tarTypeName(hdr.Typeflag))
+			return fmt.Errorf("%s is a %s; a runtime tree may hold only directories, regular files and symlinks (remove it in the setup script)", name, tarTypeName(hdr.Typeflag))
 		}
 	}
 	for i := len(dirs) - 1; i >= 0; i-- {

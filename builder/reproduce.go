@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/joblet/rtool/archive"
 )
@@ -57,11 +58,11 @@ func (b *Builder) CheckReproducible(ctx context.Context, req Request) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp(b.workDir(), "repro-")
+	tmp, release, err := b.newWorkDir("repro/" + first.Name + "_" + first.Platform)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	defer release()
 	second := req
 	second.OutDir = tmp
 	again, err := b.build(ctx, second, sdeEnv)
@@ -75,6 +76,13 @@ func (b *Builder) CheckReproducible(ctx context.Context, req Request) (*Result, 
 	if err != nil {
 		return nil, err
 	}
+	// Keep the second artifact and its log for inspection, out of the
+	// way of the release's artifacts.
+	keep := filepath.Join(filepath.Dir(first.LogPath), strings.TrimSuffix(filepath.Base(first.ArtifactPath), ".tar.gz")+".second-build.tar.gz")
+	if err := os.Rename(again.ArtifactPath, keep); err == nil {
+		again.ArtifactPath = keep
+	}
+	os.Rename(again.LogPath, strings.TrimSuffix(keep, ".tar.gz")+".log")
 	return first, &NotReproducibleError{
 		Label:      first.Name + "/" + first.Platform,
 		SHA256:     [2]string{first.Stats.SHA256, again.Stats.SHA256},

@@ -180,17 +180,26 @@ func buildAction(c *cli.Context) error {
 		return usageError("build: nothing to build")
 	}
 	var results []*builder.Result
+	failed := 0
 	if c.Bool("check-reproducible") {
 		// Sequential: each check is two builds already.
 		var errs []error
 		for _, r := range reqs {
 			res, err := b.CheckReproducible(c.Context, r)
+			if err != nil {
+				failed++
+			}
 			results = append(results, res)
 			errs = append(errs, err)
 		}
 		err = errors.Join(errs...)
 	} else {
 		results, err = b.BuildAll(c.Context, reqs, c.Int("jobs"))
+		for _, r := range results {
+			if r == nil {
+				failed++
+			}
+		}
 	}
 	done := make([]*builder.Result, 0, len(results))
 	for _, r := range results {
@@ -212,7 +221,7 @@ func buildAction(c *cli.Context) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("%d of %d builds failed:\n%s", len(reqs)-len(done), len(reqs), buildIndent(err.Error()))
+		return fmt.Errorf("%d of %d builds failed:\n%s", failed, len(reqs), buildIndent(err.Error()))
 	}
 	return nil
 }
