@@ -1,9 +1,13 @@
 package registrygen
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
+	"time"
 
 	"github.com/joblet/rtool/schema"
 )
@@ -88,4 +92,37 @@ func writeFileAtomic(path string, data []byte) (err error) {
 		d.Close()
 	}
 	return nil
+}
+
+// Lock takes an exclusive advisory lock (flock) on the directory holding
+// path, so that load–merge–write cycles of rtool processes on one machine
+// run one at a time instead of overwriting each other's additions (Write
+// replaces the file, so the file itself cannot carry the lock, and a lock
+// file would be left behind). It waits until the lock is free or ctx is
+// done. Across machines, package release serializes with git pushes.
+func Lock(ctx context.Context, path string) (unlock func(), err error) {
+	dir := filepath.Dir(path)
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() {
+				_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+				f.Close()
+			}, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", dir, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", dir, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

@@ -152,6 +152,11 @@ type mergeResult struct {
 // when something changed or it did not exist. On any error the file is
 // left untouched.
 func mergeAndWrite(c *cli.Context, path string, fragments []*schema.Registry, opts registrygen.MergeOptions) error {
+	unlock, err := registrygen.Lock(c.Context, path)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	defer unlock()
 	base, existed, err := loadOrNew(path)
 	if err != nil {
 		return err
@@ -389,6 +394,11 @@ func runRegistryYank(c *cli.Context) error {
 		return err
 	}
 	path := c.String("registry")
+	unlock, err := registrygen.Lock(c.Context, path)
+	if err != nil {
+		return usageError("registry yank: %v", err)
+	}
+	defer unlock()
 	r, err := registrygen.Load(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return usageError("registry yank: %v", err)

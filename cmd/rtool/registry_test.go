@@ -274,3 +274,38 @@ func TestRegistryCommandErrors(t *testing.T) {
 		t.Errorf("verify of a broken registry: %q", out)
 	}
 }
+
+// TestRegistryConcurrentAdds runs eight adds of different versions into
+// one registry at once: the directory lock serializes them, so none of the
+// versions is lost to another's write.
+func TestRegistryConcurrentAdds(t *testing.T) {
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "registry.json")
+	src := filepath.Join(dir, "src.tar.gz")
+	writeTarGz(t, src, "x")
+	const n = 8
+	codes := make(chan string, n)
+	for i := range n {
+		go func() {
+			code, out, errOut := rtoolRegistry(t, "add", "--registry", reg, "--name", "rt", "--version", "1.0."+string(rune('0'+i)),
+				"--source", src, "--url", "https://e.com/")
+			if code != exitOK {
+				codes <- out + errOut
+				return
+			}
+			codes <- ""
+		}()
+	}
+	for range n {
+		if msg := <-codes; msg != "" {
+			t.Error(msg)
+		}
+	}
+	r, err := registrygen.Load(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(r.Runtimes["rt"]); got != n {
+		t.Errorf("%d of %d versions survived concurrent adds", got, n)
+	}
+}
