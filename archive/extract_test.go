@@ -23,6 +23,7 @@ func extractInSandbox(t *testing.T, data []byte, opts ExtractOptions) (string, S
 	if err := os.Mkdir(dest, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { makeWritable(dest) })
 	before := snapshot(t, sentinel)
 	st, err := Extract(context.Background(), bytes.NewReader(data), dest, opts)
 	if d := diffSnapshots(before, snapshot(t, sentinel)); d != "" {
@@ -177,6 +178,7 @@ func TestExtractLegitimate(t *testing.T) {
 			}
 			if tc.tar && commandsExist("tar") {
 				ref := t.TempDir()
+				t.Cleanup(func() { makeWritable(ref) })
 				cmd := exec.Command("tar", "-xzf", "-", "-C", ref)
 				cmd.Stdin = bytes.NewReader(tc.data)
 				if b, err := cmd.CombinedOutput(); err != nil {
@@ -262,4 +264,15 @@ func TestExtractCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
+}
+
+// makeWritable lets t.TempDir's cleanup remove read-only directories when
+// the tests do not run as root.
+func makeWritable(dir string) {
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o755)
+		}
+		return nil
+	})
 }
