@@ -276,3 +276,23 @@ func makeWritable(dir string) {
 		return nil
 	})
 }
+
+func TestInspectRejectsBadStreams(t *testing.T) {
+	for name, data := range map[string][]byte{
+		"garbage after gzip": append(tgz(file("f", "x"))(), "junk"...),
+		"truncated":          tgz(file("f", "x"))()[:20],
+		"data after tar end": gz(append(rawTar(file("f", "x")), "hidden"...)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "a.tar.gz")
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Inspect(context.Background(), path)
+			var re *RejectError
+			if !errors.As(err, &re) {
+				t.Errorf("got %v, want a *RejectError", err)
+			}
+		})
+	}
+}

@@ -436,3 +436,28 @@ func TestSourceDateEpoch(t *testing.T) {
 		t.Errorf("git: %v %q %v", got, src, err)
 	}
 }
+
+func TestPackFileFailureLeavesNothing(t *testing.T) {
+	dir := trickyTree(t)
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "zz-escape")); err != nil {
+		t.Fatal(err)
+	}
+	outDir := t.TempDir()
+	_, err := PackFile(context.Background(), dir, filepath.Join(outDir, "x.tar.gz"), PackOptions{})
+	var re *RejectError
+	if !errors.As(err, &re) || re.Entry != "zz-escape" {
+		t.Fatalf("got %v, want a rejection of zz-escape", err)
+	}
+	if left, _ := os.ReadDir(outDir); len(left) != 0 {
+		t.Errorf("failed PackFile left %v", left)
+	}
+}
+
+func TestPackCancel(t *testing.T) {
+	dir := trickyTree(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Pack(ctx, dir, io.Discard, PackOptions{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+}
