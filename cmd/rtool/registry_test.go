@@ -6,7 +6,9 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -275,30 +277,47 @@ func TestRegistryCommandErrors(t *testing.T) {
 	}
 }
 
-// TestRegistryConcurrentAdds runs eight adds of different versions into
-// one registry at once: the directory lock serializes them, so none of the
-// versions is lost to another's write.
+// TestRegistryHelperProcess is not a test: TestRegistryConcurrentAdds
+// runs the test binary through it as separate rtool processes.
+func TestRegistryHelperProcess(t *testing.T) {
+	if os.Getenv("RTOOL_REGISTRY_HELPER") != "1" {
+		t.Skip("helper process for TestRegistryConcurrentAdds")
+	}
+	args := os.Args
+	for i, a := range args {
+		if a == "--" {
+			args = args[i+1:]
+			break
+		}
+	}
+	os.Exit(run(context.Background(), append([]string{"rtool"}, args...), os.Stdout, os.Stderr))
+}
+
+// TestRegistryConcurrentAdds runs eight `rtool registry add` processes of
+// different versions into one registry at once: the directory lock
+// serializes them, so none of the versions is lost to another's write.
 func TestRegistryConcurrentAdds(t *testing.T) {
 	dir := t.TempDir()
 	reg := filepath.Join(dir, "registry.json")
 	src := filepath.Join(dir, "src.tar.gz")
 	writeTarGz(t, src, "x")
 	const n = 8
-	codes := make(chan string, n)
+	var cmds []*exec.Cmd
+	var outs []*bytes.Buffer
 	for i := range n {
-		go func() {
-			code, out, errOut := rtoolRegistry(t, "add", "--registry", reg, "--name", "rt", "--version", "1.0."+string(rune('0'+i)),
-				"--source", src, "--url", "https://e.com/")
-			if code != exitOK {
-				codes <- out + errOut
-				return
-			}
-			codes <- ""
-		}()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestRegistryHelperProcess$", "--", "registry", "add", "--registry", reg,
+			"--name", "rt", "--version", fmt.Sprintf("1.0.%d", i), "--source", src, "--url", "https://e.com/")
+		cmd.Env = append(os.Environ(), "RTOOL_REGISTRY_HELPER=1")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, outs = append(cmds, cmd), append(outs, &out)
 	}
-	for range n {
-		if msg := <-codes; msg != "" {
-			t.Error(msg)
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("add %d: %v\n%s", i, err, outs[i])
 		}
 	}
 	r, err := registrygen.Load(reg)
