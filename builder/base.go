@@ -419,7 +419,8 @@ func (b *Builder) PruneBases(all bool) ([]string, error) {
 		}
 		err = os.RemoveAll(dir)
 		if err == nil {
-			os.Remove(dir + ".lock")
+			// The .lock file stays: removing it could let a waiter lock a
+			// file that is no longer the one others open.
 			os.Remove(dir + ".log")
 			removed = append(removed, dir)
 		}
