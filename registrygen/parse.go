@@ -144,6 +144,10 @@ type parser struct {
 	shared  bool // strings may point into data (Load's private buffer)
 	// sequential disables parsing runtimes on several goroutines.
 	sequential bool
+	// allocation helpers (see stringList, newEntry, newArtifact)
+	scratch      []string
+	entrySlab    []schema.RegistryEntry
+	artifactSlab []schema.Artifact
 }
 
 func newParser(data []byte, source string, keepOffsets bool) *parser {
@@ -1040,7 +1044,7 @@ func (p *parser) entry(key string) *schema.RegistryEntry {
 		p.typeMismatch("a version entry object")
 		return nil
 	}
-	e := &schema.RegistryEntry{}
+	e := p.newEntry()
 	objOff := p.i
 	var s seen
 	versionOff, checksumOff, releasedOff := -1, -1, -1
@@ -1148,12 +1152,12 @@ func (p *parser) stringList() []string {
 		return nil
 	}
 	p.i++
-	out := []string{}
 	p.ws()
 	if p.i < len(p.data) && p.data[p.i] == ']' {
 		p.i++
-		return out
+		return []string{}
 	}
+	list := p.scratch[:0]
 	for n := 0; ; n++ {
 		p.pushIdx(n)
 		if p.offsets != nil {
@@ -1161,14 +1165,38 @@ func (p *parser) stringList() []string {
 			p.record(p.i)
 		}
 		if s, ok := p.stringValue(true); ok {
-			out = append(out, s)
+			list = append(list, s)
 		}
 		p.pop()
 		if !p.arrayNext() {
 			break
 		}
 	}
-	return out
+	p.scratch = list
+	return slices.Clone(list) // one allocation of the exact size
+}
+
+// slabSize is how many entries or artifacts one allocation holds: a
+// registry has many of both, and fewer, larger allocations are cheaper to
+// make and to garbage-collect.
+const slabSize = 64
+
+func (p *parser) newEntry() *schema.RegistryEntry {
+	if len(p.entrySlab) == 0 {
+		p.entrySlab = make([]schema.RegistryEntry, slabSize)
+	}
+	e := &p.entrySlab[0]
+	p.entrySlab = p.entrySlab[1:]
+	return e
+}
+
+func (p *parser) newArtifact() *schema.Artifact {
+	if len(p.artifactSlab) == 0 {
+		p.artifactSlab = make([]schema.Artifact, slabSize)
+	}
+	a := &p.artifactSlab[0]
+	p.artifactSlab = p.artifactSlab[1:]
+	return a
 }
 
 func (p *parser) artifacts() map[string]*schema.Artifact {
@@ -1221,7 +1249,7 @@ func (p *parser) artifact() *schema.Artifact {
 		p.typeMismatch("an artifact object")
 		return nil
 	}
-	a := &schema.Artifact{}
+	a := p.newArtifact()
 	objOff := p.i
 	var s seen
 	checksumOff := -1
