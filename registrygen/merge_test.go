@@ -564,3 +564,37 @@ func TestChangeStrings(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestMergeCopiesForcedRecords: a forced change recorded in one copy of a
+// registry travels with the entry into another that already has the new
+// checksum, so the history guard accepts it there too.
+func TestMergeCopiesForcedRecords(t *testing.T) {
+	old := loadUpstream(t)
+	forced, _ := mustMerge(t, old, func() *schema.Registry {
+		in := New()
+		e := cloneEntry(old.Runtimes["openjdk-21"]["1.3.1"])
+		e.Checksum = fakeChecksum("jdk2")
+		in.Runtimes["openjdk-21"] = map[string]*schema.RegistryEntry{"1.3.1": e}
+		return in
+	}(), MergeOptions{Now: t0, Force: true})
+	// Another registry got the new checksum without the record (hand-edited).
+	bare, _ := mustMerge(t, forced, New(), MergeOptions{})
+	bare.Runtimes = cloneRuntimes(bare.Runtimes)
+	e := cloneEntry(bare.Runtimes["openjdk-21"]["1.3.1"])
+	e.Forced = nil
+	bare.Runtimes["openjdk-21"]["1.3.1"] = e
+	if err := CheckHistory(old, bare); err == nil {
+		t.Fatal("guard accepts an unrecorded change")
+	}
+	out, changes := mustMerge(t, bare, forced, MergeOptions{Now: t0.Add(time.Hour)})
+	if len(changes) != 1 || changes[0].Kind != ChangeRecorded {
+		t.Errorf("changes = %v", changes)
+	}
+	if err := CheckHistory(old, out); err != nil {
+		t.Errorf("guard after the record was merged: %v", err)
+	}
+	// Merging the same record again changes nothing.
+	if _, changes := mustMerge(t, out, forced, MergeOptions{Now: t0.Add(2 * time.Hour)}); len(changes) != 0 {
+		t.Errorf("record merged twice: %v", changes)
+	}
+}
