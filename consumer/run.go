@@ -119,6 +119,9 @@ func Run(ctx context.Context, opts RunOptions) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	if os.Geteuid() != 0 {
+		return -1, fmt.Errorf("running a job needs root (new mount and PID namespaces, bind mounts, chroot); run rtool as root")
+	}
 	jobRoot, err := os.MkdirTemp(opts.JobBase, "rtool-job-")
 	if err != nil {
 		return -1, fmt.Errorf("create job root: %w", err)

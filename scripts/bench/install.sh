@@ -82,8 +82,11 @@ cleanup() { rm -rf "$root" "$out"; }
 trap cleanup EXIT
 
 now() { date +%s%N; }
+# Before each timed run: remove the previous output and flush dirty pages,
+# so one run's writeback does not land in the next one's time.
 run_rtool() {
 	rm -rf "$root"
+	sync
 	local t0 t1
 	t0=$(now)
 	"$RTOOL" runtime install bench@1.0.0 --registry "$reg" --root "$root" --platform debian-amd64 >/dev/null 2>&1
@@ -94,6 +97,7 @@ run_rtool() {
 run_baseline() {
 	rm -rf "$out"
 	mkdir -p "$out"
+	sync
 	local t0 t1
 	t0=$(now)
 	sha256sum "$art" >/dev/null && tar -xzf "$art" -C "$out"
