@@ -213,6 +213,11 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 	}
 	if !req.Rebuild {
 		if st, ok := reuseArtifact(artifact, inputs); ok {
+			if _, err := os.Stat(res.SourcePath); err != nil {
+				if err := b.packSource(ctx, ri, res.SourcePath, sde); err != nil {
+					return nil, fmt.Errorf("build %s: %w", label, err)
+				}
+			}
 			res.Stats, res.Skipped, res.Duration = st, true, time.Since(start)
 			return res, nil
 		}
@@ -328,10 +333,8 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 	if err != nil {
 		return fail(err)
 	}
-	if _, err := archive.PackFile(ctx, ri.dir, res.SourcePath, archive.PackOptions{
-		SourceDateEpoch: sde, Concurrency: b.opts.Concurrency, Prefix: name + "/",
-	}); err != nil {
-		return fail(fmt.Errorf("source package: %w", err))
+	if err := b.packSource(ctx, ri, res.SourcePath, sde); err != nil {
+		return fail(err)
 	}
 	if err := writeStamp(artifact, stamp{Inputs: inputs, ToolVersion: b.opts.ToolVersion, BaseKey: baseKey,
 		SourceDateEpoch: sde.Unix(), Stats: st}); err != nil {
@@ -340,6 +343,18 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 	res.Stats, res.Duration = st, time.Since(start)
 	fmt.Fprintf(out, "built %s (%d bytes, sha256 %s) in %s\n", artifact, st.Size, st.SHA256, res.Duration.Round(time.Second))
 	return res, nil
+}
+
+// packSource writes the source package upstream publishes: the runtime's
+// directory under a top-level <name>/.
+func (b *Builder) packSource(ctx context.Context, ri *runtimeInfo, path string, sde time.Time) error {
+	_, err := archive.PackFile(ctx, ri.dir, path, archive.PackOptions{
+		SourceDateEpoch: sde, Concurrency: b.opts.Concurrency, Prefix: ri.manifest.Name + "/",
+	})
+	if err != nil {
+		return fmt.Errorf("source package: %w", err)
+	}
+	return nil
 }
 
 // arch is the Debian architecture a resolved base runs.

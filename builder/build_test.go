@@ -393,6 +393,14 @@ func TestBuildSkipsUnchangedInputs(t *testing.T) {
 	if !again.Skipped || again.Stats != first.Stats {
 		t.Fatalf("unchanged inputs rebuilt: %+v", again)
 	}
+	// A skipped build still provides the source package.
+	os.Remove(first.SourcePath)
+	if again, err = b.Build(t.Context(), req); err != nil || !again.Skipped {
+		t.Fatalf("second skip: %+v, %v", again, err)
+	}
+	if _, err := os.Stat(first.SourcePath); err != nil {
+		t.Fatalf("skipped build did not restore the source package: %v", err)
+	}
 	req.Rebuild = true
 	forced, err := b.Build(t.Context(), req)
 	if err != nil || forced.Skipped {
