@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
 	"slices"
@@ -60,32 +61,42 @@ func Parse(data []byte, source string) (*schema.Registry, error) {
 	return p.run()
 }
 
-// Document is a parsed registry file that remembers where every entry and
-// field is, so later checks (Verify) can point into the file.
+// Document is a parsed registry file that can say where each entry and
+// field is, so later checks (Verify) can point into the file. Positions
+// are worked out only when asked for, by a second pass over the file
+// restricted to the runtimes concerned, so a clean registry costs a plain
+// load.
 type Document struct {
 	Registry *schema.Registry
 	Source   string
 	data     []byte
 	offsets  map[string]int
+	located  map[string]bool // runtimes whose positions are in offsets
+	all      bool            // every runtime's positions are in offsets
 }
 
-// LoadDocument is Load keeping positions for Document.Position.
+// LoadDocument is Load keeping what Document.Position needs.
 func LoadDocument(path string) (*Document, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
-	return ParseDocument(data, path)
-}
-
-// ParseDocument is Parse keeping positions for Document.Position.
-func ParseDocument(data []byte, source string) (*Document, error) {
-	p := newParser(data, source, true)
+	p := newParser(data, path, false)
+	p.shared = true
 	r, err := p.run()
 	if err != nil {
 		return nil, err
 	}
-	return &Document{Registry: r, Source: source, data: data, offsets: p.offsets}, nil
+	return &Document{Registry: r, Source: path, data: data}, nil
+}
+
+// ParseDocument is Parse keeping what Document.Position needs.
+func ParseDocument(data []byte, source string) (*Document, error) {
+	r, err := Parse(data, source)
+	if err != nil {
+		return nil, err
+	}
+	return &Document{Registry: r, Source: source, data: data}, nil
 }
 
 // Position returns the line and column of the value at path (a jq-style
@@ -93,6 +104,11 @@ func ParseDocument(data []byte, source string) (*Document, error) {
 func (d *Document) Position(path string) (line, col int, ok bool) {
 	if d == nil {
 		return 0, 0, false
+	}
+	if name, ok := runtimeOfPath(path); ok {
+		d.locate([]string{name})
+	} else if d.offsets == nil {
+		d.locate([]string{}) // the registry's own keys only
 	}
 	for path != "" {
 		if off, found := d.offsets[path]; found {
@@ -102,6 +118,64 @@ func (d *Document) Position(path string) (line, col int, ok bool) {
 		path = parentPath(path)
 	}
 	return 0, 0, false
+}
+
+// locate records the positions of the named runtimes' values and of the
+// registry's own keys; nil means every runtime.
+func (d *Document) locate(runtimes []string) {
+	if d.all {
+		return
+	}
+	var want map[string]bool
+	if runtimes != nil {
+		want = map[string]bool{}
+		for _, n := range runtimes {
+			if !d.located[n] {
+				want[n] = true
+			}
+		}
+		if len(want) == 0 && d.offsets != nil {
+			return
+		}
+	}
+	p := newParser(d.data, d.Source, true)
+	p.sequential, p.only = true, want
+	if _, err := p.run(); err != nil {
+		return // the document parsed before; cannot happen
+	}
+	if d.offsets == nil {
+		d.offsets, d.located = map[string]int{}, map[string]bool{}
+	}
+	maps.Copy(d.offsets, p.offsets)
+	for n := range want {
+		d.located[n] = true
+	}
+	d.all = want == nil
+}
+
+// runtimeOfPath returns the runtime name a jq-style path starts with
+// (.runtimes.NAME or .runtimes["NAME"]).
+func runtimeOfPath(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, ".runtimes")
+	if !ok || rest == "" {
+		return "", false
+	}
+	if rest[0] == '.' {
+		rest = rest[1:]
+		if i := strings.IndexAny(rest, ".["); i >= 0 {
+			rest = rest[:i]
+		}
+		return rest, rest != ""
+	}
+	if strings.HasPrefix(rest, "[") {
+		q, err := strconv.QuotedPrefix(rest[1:])
+		if err != nil {
+			return "", false
+		}
+		name, err := strconv.Unquote(q)
+		return name, err == nil
+	}
+	return "", false
 }
 
 // parentPath drops the last component of a jq-style path.
@@ -139,7 +213,8 @@ type parser struct {
 	errs    Errors
 	dropped int
 	intern  map[string]string
-	offsets map[string]int // nil unless positions are kept
+	offsets map[string]int  // nil unless positions are kept
+	only    map[string]bool // with offsets: record only these runtimes (nil: all)
 	depth   int
 	shared  bool // strings may point into data (Load's private buffer)
 	// sequential disables parsing runtimes on several goroutines.
@@ -242,9 +317,13 @@ func (p *parser) problem(off int, extra []string, format string, a ...any) {
 }
 
 func (p *parser) record(off int, extra ...string) {
-	if p.offsets != nil {
-		p.offsets[p.pathString(extra...)] = off
+	if p.offsets == nil {
+		return
 	}
+	if p.only != nil && len(p.path) >= 2 && p.path[0].key == "runtimes" && !p.only[p.path[1].key] {
+		return
+	}
+	p.offsets[p.pathString(extra...)] = off
 }
 
 func (p *parser) push(key string) { p.path = append(p.path, seg{key: key}) }

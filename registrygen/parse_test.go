@@ -306,6 +306,7 @@ func TestDocumentPositions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string][2]int{
+		`.updated_at`:                             {3, 17},
 		`.runtimes.py["1.0.0"]`:                   {6, 7},
 		`.runtimes.py["1.0.0"].checksum`:          {6, 111},
 		`.runtimes.py["1.0.0"].platforms[0]`:      {6, 211},

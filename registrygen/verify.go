@@ -65,7 +65,23 @@ func Verify(ctx context.Context, r *schema.Registry, opts VerifyOptions) (*Verif
 			}
 		}
 	}
-	if opts.Document != nil {
+	if d := opts.Document; d != nil && len(v.rep.Problems) > 0 {
+		// Locate only the runtimes with problems (one more pass over the
+		// file, skipped entirely for a clean registry).
+		var names []string
+		for _, e := range v.rep.Problems {
+			if n, ok := runtimeOfPath(e.Path); ok {
+				names = append(names, n)
+			}
+		}
+		if len(names) > 0 {
+			d.locate(names)
+		}
+		for _, e := range v.rep.Problems {
+			if line, col, ok := d.Position(e.Path); ok {
+				e.Line, e.Column = line, col
+			}
+		}
 		slices.SortStableFunc(v.rep.Problems, func(a, b *Error) int {
 			if a.Line != b.Line {
 				return a.Line - b.Line
@@ -83,11 +99,7 @@ type verifier struct {
 }
 
 func (v *verifier) problem(path, format string, a ...any) {
-	e := &Error{Source: v.opts.Source, Path: path, Msg: fmt.Sprintf(format, a...)}
-	if line, col, ok := v.opts.Document.Position(path); ok {
-		e.Line, e.Column = line, col
-	}
-	v.rep.Problems = append(v.rep.Problems, e)
+	v.rep.Problems = append(v.rep.Problems, &Error{Source: v.opts.Source, Path: path, Msg: fmt.Sprintf(format, a...)})
 }
 
 func (v *verifier) entry(ctx context.Context, name, ver string, e *schema.RegistryEntry) error {
