@@ -784,6 +784,10 @@ func (p *parser) registry() *schema.Registry {
 		for {
 			key, keyOff := p.key()
 			p.push(key)
+			if p.offsets != nil {
+				p.ws()
+				p.record(p.i)
+			}
 			switch key {
 			case "version":
 				if !p.dup(&s, 0, key, keyOff) {
