@@ -2,6 +2,7 @@ package registrygen
 
 import (
 	"bytes"
+	"github.com/joblet/rtool/schema"
 	"os"
 	"testing"
 )
@@ -35,4 +36,38 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("encoding is not stable: %v", err)
 		}
 	})
+}
+
+// FuzzParallelParse checks on arbitrary input that parsing runtimes on
+// several goroutines (forced on, whatever the size) gives exactly what one
+// goroutine gives: the same registry or the same errors.
+func FuzzParallelParse(f *testing.F) {
+	if data, err := os.ReadFile(upstreamRegistry); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte(registryWithEverything))
+	f.Add([]byte(`{"version": "1", "updated_at": "2026-01-01T00:00:00Z", "runtimes": {"a": {"1.0": {"size": "x"}}, "b": {"1.0.0": null}, "a": {}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		par := newParser(data, "fuzz", false)
+		par.parallelMin = 0
+		pr, perr := par.run()
+		seq := newParser(data, "fuzz", false)
+		seq.sequential = true
+		sr, serr := seq.run()
+		if (perr == nil) != (serr == nil) || perr != nil && perr.Error() != serr.Error() {
+			t.Fatalf("errors differ:\nparallel:   %v\nsequential: %v", perr, serr)
+		}
+		if perr == nil && !bytes.Equal(mustEncode(t, pr), mustEncode(t, sr)) {
+			t.Fatalf("registries differ")
+		}
+	})
+}
+
+func mustEncode(t *testing.T, r any) []byte {
+	t.Helper()
+	b, err := Encode(r.(*schema.Registry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

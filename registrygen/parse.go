@@ -217,8 +217,11 @@ type parser struct {
 	only    map[string]bool // with offsets: record only these runtimes (nil: all)
 	depth   int
 	shared  bool // strings may point into data (Load's private buffer)
-	// sequential disables parsing runtimes on several goroutines.
-	sequential bool
+	// sequential disables parsing runtimes on several goroutines, which
+	// is used from parallelMin bytes on.
+	sequential  bool
+	parallelMin int
+	usedPool    bool
 	// allocation helpers (see stringList, newEntry, newArtifact)
 	scratch      []string
 	entrySlab    []schema.RegistryEntry
@@ -226,7 +229,7 @@ type parser struct {
 }
 
 func newParser(data []byte, source string, keepOffsets bool) *parser {
-	p := &parser{data: data, source: source, intern: map[string]string{}}
+	p := &parser{data: data, source: source, intern: map[string]string{}, parallelMin: parallelMinBytes}
 	if keepOffsets {
 		p.offsets = map[string]int{}
 	}
@@ -236,7 +239,10 @@ func newParser(data []byte, source string, keepOffsets bool) *parser {
 func (p *parser) run() (r *schema.Registry, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			if v == errSequential {
+			_, isFatal := v.(fatal)
+			if v == errSequential || isFatal && p.usedPool {
+				// A worker's runtime may hold an earlier syntax error than
+				// the one found here: only one goroutine knows the first.
 				q := newParser(p.data, p.source, p.offsets != nil)
 				q.shared, q.sequential = p.shared, true
 				r, err = q.run()
@@ -867,8 +873,9 @@ func (p *parser) runtimes() map[string]map[string]*schema.RegistryEntry {
 		return out
 	}
 	var pool *runtimePool
-	if p.offsets == nil && !p.sequential && len(p.data) >= parallelMinBytes && runtime.GOMAXPROCS(0) > 1 {
+	if p.offsets == nil && !p.sequential && len(p.data) >= p.parallelMin && runtime.GOMAXPROCS(0) > 1 {
 		pool = newRuntimePool(p)
+		p.usedPool = true
 		defer pool.stop()
 	}
 	for {
