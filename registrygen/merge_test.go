@@ -218,8 +218,15 @@ func TestMergeArtifactsPerPlatform(t *testing.T) {
 	if e.Checksum != "" {
 		t.Fatalf("a non-primary fragment claims the top-level download: %+v", e)
 	}
+	armOnly, armChanges := mustMerge(t, New(), arm, MergeOptions{Now: t0})
+	if got := Pending(armOnly, armChanges); len(got) != 1 || got[0].String() != "rt@1.0.0: waiting for the ubuntu-amd64 artifact" {
+		t.Errorf("Pending = %v", got)
+	}
 	amd := platformFragment(t, "rt", "1.0.0", plats, "ubuntu-amd64", "x", t0)
 	out, changes := mustMerge(t, arm, amd, MergeOptions{Now: t0})
+	if got := Pending(out, changes); len(got) != 0 {
+		t.Errorf("Pending after the primary merged = %v", got)
+	}
 	got := out.Runtimes["rt"]["1.0.0"]
 	if len(got.Artifacts) != 2 || got.Checksum != got.Artifacts["ubuntu-amd64"].Checksum {
 		t.Errorf("merged entry %+v: want both artifacts and the primary's top-level download", got)

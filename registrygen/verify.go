@@ -260,3 +260,26 @@ func (v *verifier) rehash(ctx context.Context, at, u, checksum string, size, unp
 	}
 	return nil
 }
+
+// Pending lists the versions touched by changes that still have no
+// top-level download (per-platform fragments merged without the primary
+// platform's). Joblet's installer downloads download_url, so such a
+// registry must not be published; Verify fails on it.
+func Pending(r *schema.Registry, changes Changes) []Ref {
+	var out []Ref
+	seen := map[Ref]bool{}
+	for _, c := range changes {
+		ref := Ref{Name: c.Name, Version: c.Version}
+		if c.Version == "" || seen[ref] {
+			continue
+		}
+		seen[ref] = true
+		if e := r.Runtimes[c.Name][c.Version]; e != nil && e.Checksum == "" {
+			if len(e.Platforms) > 0 {
+				ref.Detail = "waiting for the " + e.Platforms[0] + " artifact"
+			}
+			out = append(out, ref)
+		}
+	}
+	return out
+}

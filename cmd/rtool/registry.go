@@ -186,6 +186,9 @@ func mergeAndWrite(c *cli.Context, path string, fragments []*schema.Registry, op
 	for _, ch := range all {
 		fmt.Fprintln(c.App.Writer, ch)
 	}
+	for _, ref := range registrygen.Pending(r, all) {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %s has no top-level download yet (%s); merge it before publishing this registry\n", ref.Name+"@"+ref.Version, ref.Detail)
+	}
 	switch {
 	case !existed:
 		fmt.Fprintf(c.App.ErrWriter, "created %s\n", path)

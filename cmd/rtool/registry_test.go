@@ -166,6 +166,9 @@ func TestRegistryMatrixFragments(t *testing.T) {
 			"--platforms", strings.Join(platforms, ","), "--platform", p, "--artifact", art,
 			"--url", "http://127.0.0.1:8080/{tag}/{file}", "--time", "2026-02-0"+string(rune('1'+i))+"T00:00:00Z")
 		expectExit(t, "fragment "+p, code, exitOK, out, errOut)
+		if pending := strings.Contains(errOut, "warning: rt@2.0.0 has no top-level download yet (waiting for the ubuntu-amd64 artifact)"); pending != (i > 0) {
+			t.Errorf("fragment %s: pending warning %v: %s", p, pending, errOut)
+		}
 		frags = append(frags, frag)
 	}
 	// A fragment without the primary platform is pending: verify says so.
