@@ -2,6 +2,8 @@ package registrygen
 
 import (
 	"bytes"
+	"encoding/json"
+	"github.com/joblet/rtool/schema"
 	"reflect"
 	"runtime"
 	"testing"
@@ -72,5 +74,42 @@ func TestParallelEncodeMatchesSequential(t *testing.T) {
 	runtime.GOMAXPROCS(prev)
 	if _, err := Parse(seq, "seq"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPlainPrefix checks the eight-bytes-at-a-time scans (parser and
+// encoder) against a byte loop for every byte value at every position.
+func TestPlainPrefix(t *testing.T) {
+	naive := func(b []byte) int {
+		i := 0
+		for i < len(b) && plainByte[b[i]] {
+			i++
+		}
+		return i
+	}
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 17; pos++ {
+			b := []byte("abcdefghijklmnopq")
+			b[pos] = byte(c)
+			if got, want := plainPrefix(b), naive(b); got != want {
+				t.Fatalf("plainPrefix(%q) = %d, want %d", b, got, want)
+			}
+			// The encoder's scan: compare with encoding/json's output.
+			r := New()
+			r.UpdatedAt = "2026-01-01T00:00:00Z"
+			e := upstreamEntry("rt", "1.0.0")
+			e.Description = string(b)
+			r.Runtimes["rt"] = map[string]*schema.RegistryEntry{"1.0.0": e}
+			compact, err := r.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want bytes.Buffer
+			json.Indent(&want, compact, "", "  ")
+			want.WriteByte('\n')
+			if got := encode(t, r); !bytes.Equal(got, want.Bytes()) {
+				t.Fatalf("encoding %q differs from encoding/json:\n%s\n%s", b, got, want.Bytes())
+			}
+		}
 	}
 }

@@ -491,14 +491,32 @@ var plainByte = func() (t [256]bool) {
 	return t
 }()
 
+// plainPrefix returns the length of the longest prefix of b made of
+// plainByte bytes, testing eight bytes at a time.
+func plainPrefix(b []byte) int {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		quote, backslash := w^(lsb*'"'), w^(lsb*'\\')
+		special := w | // a byte >= 0x80
+			(w-lsb*0x20) & ^w | // a byte < 0x20
+			(quote-lsb) & ^quote | // a '"'
+			(backslash-lsb) & ^backslash // a '\\'
+		if special&msb != 0 {
+			break
+		}
+	}
+	for ; i < len(b) && plainByte[b[i]]; i++ {
+	}
+	return i
+}
+
 // str reads a string at the current position ('"' already checked).
 // Interned strings share memory with earlier equal ones.
 func (p *parser) str(intern bool) string {
 	start := p.i
-	j := start + 1
-	for j < len(p.data) && plainByte[p.data[j]] {
-		j++
-	}
+	j := start + 1 + plainPrefix(p.data[start+1:])
 	if j < len(p.data) && p.data[j] == '"' {
 		p.i = j + 1
 		return p.makeString(p.data[start+1:j], intern)

@@ -125,7 +125,9 @@ func SortVersionStrings(keys []string) {
 	for i, k := range keys {
 		ks[i] = parseVersionKey(k)
 	}
-	slices.SortStableFunc(ks, compareVersionKeys)
+	// compareVersionKeys orders distinct strings totally (ties in
+	// precedence fall back to the text), so an unstable sort is exact.
+	slices.SortFunc(ks, compareVersionKeys)
 	for i := range ks {
 		keys[i] = ks[i].s
 	}
@@ -640,6 +642,28 @@ func (e *indentEncoder) key(depth int, k string) {
 	e.b = append(e.b, ':', ' ')
 }
 
+// plainPrefix returns the length of the longest prefix of s made of
+// plainByte bytes, testing eight bytes at a time.
+func plainPrefix(s string) int {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		quote, backslash := w^(lsb*'"'), w^(lsb*'\\')
+		special := w | // a byte >= 0x80
+			(w-lsb*0x20) & ^w | // a byte < 0x20
+			(quote-lsb) & ^quote | // a '"'
+			(backslash-lsb) & ^backslash // a '\\'
+		if special&msb != 0 {
+			break
+		}
+	}
+	for ; i < len(s) && plainByte[s[i]]; i++ {
+	}
+	return i
+}
+
 // plainByte marks bytes encoding/json writes unescaped in every position.
 var plainByte = func() (t [256]bool) {
 	for c := 0x20; c < 0x80; c++ {
@@ -650,11 +674,9 @@ var plainByte = func() (t [256]bool) {
 
 // str writes s as encoding/json does with HTML escaping off.
 func (e *indentEncoder) str(s string) {
-	for i := 0; i < len(s); i++ {
-		if !plainByte[s[i]] {
-			e.b = append(e.b, encodeNoEscape(s, &e.err)...)
-			return
-		}
+	if plainPrefix(s) < len(s) {
+		e.b = append(e.b, encodeNoEscape(s, &e.err)...)
+		return
 	}
 	e.b = append(e.b, '"')
 	e.b = append(e.b, s...)
