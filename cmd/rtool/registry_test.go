@@ -198,24 +198,60 @@ func TestRegistryMatrixFragments(t *testing.T) {
 }
 
 // TestRegistryMergeReplaysUpstreamStates replays upstream-style registry
-// states, including one that dropped most versions, through
-// `rtool registry merge`, and checks the history guard on the union.
+// states through `rtool registry merge`: the upstream fixture, that
+// registry grown to 26 versions, the release that rewrote it to 5 (plus
+// its own new version), and a later one. The union keeps all 27 and
+// passes the history guard against every state; the guard run on the
+// rewritten state itself lists the 21 versions it lost.
 func TestRegistryMergeReplaysUpstreamStates(t *testing.T) {
 	dir := t.TempDir()
-	full, err := registrygen.Load(upstreamRegistryJSON)
+	up, err := registrygen.Load(upstreamRegistryJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dropped := registrygen.New()
-	dropped.Extra, dropped.UpdatedAt = full.Extra, "2025-12-03T00:00:00Z"
-	dropped.Runtimes["openjdk-21"] = full.Runtimes["openjdk-21"]
-	e := *full.Runtimes["openjdk-21"]["1.3.1"]
-	e.Version = "1.4.0"
-	e.Checksum = schema.ChecksumPrefix + strings.Repeat("ab", 32)
-	dropped.Runtimes["openjdk-21"] = map[string]*schema.RegistryEntry{"1.3.1": full.Runtimes["openjdk-21"]["1.3.1"], "1.4.0": &e}
-	states := []string{upstreamRegistryJSON, filepath.Join(dir, "dropped.json")}
-	if err := registrygen.Write(states[1], dropped); err != nil {
-		t.Fatal(err)
+	entry := func(name, version string) *schema.RegistryEntry {
+		e := *up.Runtimes["python-3.11"]["1.3.1"]
+		e.Version, e.Description = version, "Runtime "+name
+		e.DownloadURL = "https://github.com/ehsaniara/joblet-runtimes/releases/download/" + name + "@" + version + "/" + schema.SourcePackageName(name, version)
+		e.Checksum = schema.ChecksumPrefix + fmt.Sprintf("%064x", len(name)*1000+len(version)*10+int(version[len(version)-1]))
+		return &e
+	}
+	state := func(file string, updated string, add map[string][]string, keep func(name, version string) bool) string {
+		r := registrygen.New()
+		r.Extra, r.UpdatedAt = up.Extra, updated
+		for name, versions := range up.Runtimes {
+			for v, e := range versions {
+				if keep(name, v) {
+					if r.Runtimes[name] == nil {
+						r.Runtimes[name] = map[string]*schema.RegistryEntry{}
+					}
+					r.Runtimes[name][v] = e
+				}
+			}
+		}
+		for name, versions := range add {
+			if r.Runtimes[name] == nil {
+				r.Runtimes[name] = map[string]*schema.RegistryEntry{}
+			}
+			for _, v := range versions {
+				r.Runtimes[name][v] = entry(name, v)
+			}
+		}
+		path := filepath.Join(dir, file)
+		if err := registrygen.Write(path, r); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	all := func(string, string) bool { return true }
+	first131 := func(_, v string) bool { return v == "1.3.1" }
+	grown := map[string][]string{"python-3.11": {"1.3.5", "1.3.6"}, "graalvmjdk-21": {"1.3.2", "1.3.3"},
+		"openjdk-21": {"1.3.2", "1.3.3", "1.3.4"}, "python-3.11-ml": {"1.3.4", "1.3.5"}, "node-20": {"1.3.1", "1.3.2", "1.3.3"}}
+	states := []string{
+		upstreamRegistryJSON,
+		state("26.json", "2025-12-10T00:00:00Z", grown, all),
+		state("rewritten.json", "2025-12-11T00:00:00Z", map[string][]string{}, first131),
+		state("later.json", "2025-12-12T00:00:00Z", map[string][]string{"go-1.22": {"1.0.0"}}, first131),
 	}
 	union := filepath.Join(dir, "union.json")
 	code, out, errOut := rtoolRegistry(t, append([]string{"merge", "--registry", union, "--json"}, states...)...)
@@ -224,15 +260,18 @@ func TestRegistryMergeReplaysUpstreamStates(t *testing.T) {
 		code, out, errOut = rtoolRegistry(t, "verify", "--registry", union, "--previous", s)
 		expectExit(t, "union contains "+s, code, exitOK, out, errOut)
 	}
-	// The dropped state itself fails the guard against upstream, listing
-	// every version it lost.
-	code, out, _ = rtoolRegistry(t, "verify", "--registry", states[1], "--previous", upstreamRegistryJSON, "--json")
+	if !strings.Contains(out, "(7 runtimes, 27 versions)") {
+		t.Errorf("union: %s", out)
+	}
+	// The rewritten state fails the guard against the 26-version one,
+	// listing every lost version.
+	code, out, _ = rtoolRegistry(t, "verify", "--registry", states[2], "--previous", states[1], "--json")
 	if code != exitFindings {
 		t.Fatalf("guard passed a registry that lost versions: %s", out)
 	}
 	var v struct{ History []registrygen.HistoryProblem }
-	if err := json.Unmarshal([]byte(out), &v); err != nil || len(v.History) != 13 {
-		t.Errorf("history %d problems, want 13: %s", len(v.History), out)
+	if err := json.Unmarshal([]byte(out), &v); err != nil || len(v.History) != 21 {
+		t.Errorf("history lists %d problems, want 21: %s", len(v.History), out)
 	}
 }
 
