@@ -298,6 +298,12 @@ func (p *packer) write(ctx context.Context, entries []entry, w io.Writer) (st St
 	zw.Name, zw.Comment, zw.Extra = "", "", nil
 	zw.ModTime = time.Unix(0, 0)
 	zw.OS = gzipOS
+	closed := false
+	defer func() {
+		if !closed {
+			zw.Close() // stops pgzip's goroutines after an error
+		}
+	}()
 	tw := tar.NewWriter(zw)
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -388,6 +394,7 @@ func (p *packer) write(ctx context.Context, entries []entry, w io.Writer) (st St
 	if err := tw.Close(); err != nil {
 		return Stats{}, err
 	}
+	closed = true
 	if err := zw.Close(); err != nil {
 		return Stats{}, err
 	}

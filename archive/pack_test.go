@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -450,6 +451,20 @@ func TestPackFileFailureLeavesNothing(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(outDir); len(left) != 0 {
 		t.Errorf("failed PackFile left %v", left)
+	}
+	// No goroutine outlives a failed Pack.
+	before := runtime.NumGoroutine()
+	for range 5 {
+		if _, err := Pack(context.Background(), dir, io.Discard, PackOptions{Concurrency: 4}); err == nil {
+			t.Fatal("escaping symlink accepted")
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after failed packs, %d before", n, before)
 	}
 }
 
