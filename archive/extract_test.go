@@ -8,8 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // extractInSandbox extracts data into base/dest with a sentinel directory
@@ -115,6 +117,16 @@ func TestExtractHostile(t *testing.T) {
 		{"tar truncated inside gzip", func() []byte { t := rawTar(file("f", strings.Repeat("x", 5000))); return gz(t[:1024]) }, ExtractOptions{}, "f", RuleTar},
 		{"corrupt tar header", func() []byte { t := rawTar(file("f", "x")); t[148] = '9'; return gz(t) }, ExtractOptions{}, "", RuleTar},
 	}
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(2 * time.Second)
+		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > before {
+			t.Errorf("%d goroutines after the rejections, %d before", n, before)
+		}
+	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dest, _, err := extractInSandbox(t, tc.data(), tc.opts)
