@@ -10,7 +10,8 @@
 // regular files (Joblet drops hardlinks), and a gzip header without name or
 // time and a fixed OS byte. Compression is github.com/klauspost/pgzip with a
 // fixed block size, so the bytes are identical for every Concurrency value
-// and across runs with the same inputs and the same compress library version.
+// and across runs with the same inputs, Go archive/tar and klauspost/compress
+// versions (TestGoldenFormat pins the bytes).
 // Symlinks must stay inside the tree (absolute ones pointing inside are
 // rewritten relative); anything else that is not a regular file, directory
 // or symlink is refused with a *RejectError naming the path.
