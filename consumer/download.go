@@ -180,7 +180,9 @@ func (p *progress) draw() {
 	}
 	frac = min(max(frac, 0), 1)
 	fill := int(frac * width)
-	fmt.Fprintf(p.w, "\r%s [%s%s] %3.0f%% %s/%s", p.label, strings.Repeat("#", fill), strings.Repeat(" ", width-fill),
+	// \x1b[K clears what a longer previous line left (the bar is drawn
+	// only on a terminal).
+	fmt.Fprintf(p.w, "\r%s [%s%s] %3.0f%% %s/%s\x1b[K", p.label, strings.Repeat("#", fill), strings.Repeat(" ", width-fill),
 		frac*100, humanBytes(p.n), humanBytes(p.total))
 }
 
