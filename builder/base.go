@@ -168,6 +168,9 @@ func (b *Builder) debootstrap(ctx context.Context, d *DebootstrapConfig, rootfs 
 		}
 		fmt.Fprintf(out, "warning: %s runs emulated through qemu-user-static on this %s host; expect it to be several times slower\n", d.Arch, HostArch())
 	}
+	if _, err := exec.LookPath("debootstrap"); err != nil {
+		return fmt.Errorf("debootstrap is not installed: run sudo scripts/setup-host.sh or apt-get install debootstrap")
+	}
 	args := []string{"--foreign", "--arch=" + d.Arch}
 	if d.Variant != "" {
 		args = append(args, "--variant="+d.Variant)
