@@ -158,7 +158,7 @@ func (x *extractor) run(gz io.Reader) (Stats, error) {
 			var re *RejectError
 			switch {
 			case errors.As(err, &re):
-				return Stats{}, re
+				return Stats{}, s.classify(hdr.Name, re)
 			case x.ctx.Err() != nil:
 				return Stats{}, x.ctx.Err()
 			case s.dec.gzErr != nil || errors.Is(err, io.ErrUnexpectedEOF):

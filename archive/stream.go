@@ -108,6 +108,9 @@ func (s *stream) close() { s.zr.Close() }
 func (s *stream) classify(entry string, err error) error {
 	var re *RejectError
 	if errors.As(err, &re) {
+		if re.Entry == "" && entry != "" {
+			return &RejectError{Entry: entry, Rule: re.Rule, Detail: re.Detail}
+		}
 		return re
 	}
 	if cerr := s.raw.ctx.Err(); cerr != nil {
