@@ -227,6 +227,9 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 		return nil, fmt.Errorf("build %s: building needs root (overlayfs, mount and PID namespaces, chroot); run it with sudo", label)
 	}
 
+	// From here on an existing artifact no longer matches its inputs.
+	os.Remove(stampPath(artifact))
+
 	// The log lives next to the artifacts; the live copy goes to Stderr.
 	res.LogPath = filepath.Join(req.OutDir, "logs", strings.TrimSuffix(filepath.Base(artifact), ".tar.gz")+".log")
 	logf, err := os.Create(res.LogPath)
