@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -54,6 +55,8 @@ func BenchmarkMergeLarge(b *testing.B) {
 	path, size := benchRegistry(b)
 	frag, opts := benchFragment()
 	b.ReportAllocs()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	for b.Loop() {
@@ -71,6 +74,8 @@ func BenchmarkMergeLarge(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	runtime.ReadMemStats(&m1)
+	b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/float64(b.N)/float64(size), "alloc/file-size")
 	b.ReportMetric(float64(size), "file-bytes")
 }
 
