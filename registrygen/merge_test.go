@@ -474,7 +474,7 @@ func TestCheckHistoryCatchesTheIncident(t *testing.T) {
 	}
 	// Changed checksums, top-level and per artifact, are listed too.
 	changed, _ := mustMerge(t, full, New(), MergeOptions{})
-	changed.Runtimes["python-3.11"] = maps_clone(changed.Runtimes["python-3.11"])
+	changed.Runtimes["python-3.11"] = cloneVersions(changed.Runtimes["python-3.11"])
 	e := cloneEntry(changed.Runtimes["python-3.11"]["1.3.1"])
 	e.Checksum = fakeChecksum("tampered")
 	changed.Runtimes["python-3.11"]["1.3.1"] = e
@@ -484,7 +484,7 @@ func TestCheckHistoryCatchesTheIncident(t *testing.T) {
 	}
 }
 
-func maps_clone(m map[string]*schema.RegistryEntry) map[string]*schema.RegistryEntry {
+func cloneVersions(m map[string]*schema.RegistryEntry) map[string]*schema.RegistryEntry {
 	out := map[string]*schema.RegistryEntry{}
 	for k, v := range m {
 		out[k] = v

@@ -105,7 +105,7 @@ func TestDiff(t *testing.T) {
 func cloneRuntimes(m map[string]map[string]*schema.RegistryEntry) map[string]map[string]*schema.RegistryEntry {
 	out := map[string]map[string]*schema.RegistryEntry{}
 	for k, v := range m {
-		out[k] = maps_clone(v)
+		out[k] = cloneVersions(v)
 	}
 	return out
 }
