@@ -10,11 +10,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/joblet/rtool/archive"
 	"github.com/joblet/rtool/internal/testenv"
-	"github.com/joblet/rtool/registrygen"
 	"github.com/joblet/rtool/schema"
 )
 
@@ -23,35 +21,13 @@ func repoRoot() string {
 	return filepath.Dir(filepath.Dir(file))
 }
 
-// registryAdd merges one platform artifact into the registry file, as
-// `rtool registry add` does (the same registrygen calls).
+// registryAdd runs `rtool registry add` for one platform artifact.
 func registryAdd(t *testing.T, regFile, name, version, platform, artifact, baseURL string) {
 	t.Helper()
-	ctx := context.Background()
-	ef, err := registrygen.InspectArtifact(ctx, artifact)
-	if err != nil {
-		t.Fatal(err)
-	}
-	frag, err := registrygen.Fragment(registrygen.FragmentSpec{
-		Name: name, Version: version, Description: name + " built by the end-to-end test",
-		Platforms: []string{platform}, Artifacts: []registrygen.PlatformFile{{Platform: platform, File: ef}},
-		URL: baseURL, ReleasedAt: time.Now(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := registrygen.New()
-	if _, err := os.Stat(regFile); err == nil {
-		if base, err = registrygen.Load(regFile); err != nil {
-			t.Fatal(err)
-		}
-	}
-	merged, _, err := registrygen.Merge(base, frag, registrygen.MergeOptions{Now: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := registrygen.Write(regFile, merged); err != nil {
-		t.Fatal(err)
+	r := rtool(t, "registry", "add", "--registry", regFile, "--name", name, "--version", version,
+		"--description", name+" built by the end-to-end test", "--platform", platform, "--artifact", artifact, "--url", baseURL)
+	if r.code != 0 {
+		t.Fatalf("registry add %s@%s: %s", name, version, r)
 	}
 }
 
