@@ -1,0 +1,145 @@
+package registrygen
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/joblet/rtool/schema"
+)
+
+// Document is a parsed registry file that can say where each entry and
+// field is, so later checks (Verify) can point into the file. Positions
+// are worked out only when asked for, by a second pass over the file
+// restricted to the runtimes concerned, so a clean registry costs a plain
+// load.
+type Document struct {
+	Registry *schema.Registry
+	Source   string
+	data     []byte
+	offsets  map[string]int
+	located  map[string]bool // runtimes whose positions are in offsets
+	all      bool            // every runtime's positions are in offsets
+}
+
+// LoadDocument is Load keeping what Document.Position needs.
+func LoadDocument(path string) (*Document, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	p := newParser(data, path, false)
+	p.shared = true
+	r, err := p.run()
+	if err != nil {
+		return nil, err
+	}
+	return &Document{Registry: r, Source: path, data: data}, nil
+}
+
+// ParseDocument is Parse keeping what Document.Position needs.
+func ParseDocument(data []byte, source string) (*Document, error) {
+	r, err := Parse(data, source)
+	if err != nil {
+		return nil, err
+	}
+	return &Document{Registry: r, Source: source, data: data}, nil
+}
+
+// Position returns the line and column of the value at path (a jq-style
+// path as in Error.Path), or of its nearest recorded parent.
+func (d *Document) Position(path string) (line, col int, ok bool) {
+	if d == nil {
+		return 0, 0, false
+	}
+	if name, ok := runtimeOfPath(path); ok {
+		d.locate([]string{name})
+	} else if d.offsets == nil {
+		d.locate([]string{}) // the registry's own keys only
+	}
+	for path != "" {
+		if off, found := d.offsets[path]; found {
+			line, col = lineCol(d.data, off)
+			return line, col, true
+		}
+		path = parentPath(path)
+	}
+	return 0, 0, false
+}
+
+// locate records the positions of the named runtimes' values and of the
+// registry's own keys; nil means every runtime.
+func (d *Document) locate(runtimes []string) {
+	if d.all {
+		return
+	}
+	var want map[string]bool
+	if runtimes != nil {
+		want = map[string]bool{}
+		for _, n := range runtimes {
+			if !d.located[n] {
+				want[n] = true
+			}
+		}
+		if len(want) == 0 && d.offsets != nil {
+			return
+		}
+	}
+	p := newParser(d.data, d.Source, true)
+	p.sequential, p.only = true, want
+	if _, err := p.run(); err != nil {
+		return // the document parsed before; cannot happen
+	}
+	if d.offsets == nil {
+		d.offsets, d.located = map[string]int{}, map[string]bool{}
+	}
+	maps.Copy(d.offsets, p.offsets)
+	for n := range want {
+		d.located[n] = true
+	}
+	d.all = want == nil
+}
+
+// runtimeOfPath returns the runtime name a jq-style path starts with
+// (.runtimes.NAME or .runtimes["NAME"]).
+func runtimeOfPath(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, ".runtimes")
+	if !ok || rest == "" {
+		return "", false
+	}
+	if rest[0] == '.' {
+		rest = rest[1:]
+		if i := strings.IndexAny(rest, ".["); i >= 0 {
+			rest = rest[:i]
+		}
+		return rest, rest != ""
+	}
+	if strings.HasPrefix(rest, "[") {
+		q, err := strconv.QuotedPrefix(rest[1:])
+		if err != nil {
+			return "", false
+		}
+		name, err := strconv.Unquote(q)
+		return name, err == nil
+	}
+	return "", false
+}
+
+// parentPath drops the last component of a jq-style path.
+func parentPath(p string) string {
+	if strings.HasSuffix(p, "]") {
+		// find the matching '[' of a quoted key or index.
+		if i := strings.LastIndex(p, `["`); i >= 0 && strings.HasSuffix(p, `"]`) {
+			return p[:i]
+		}
+		if i := strings.LastIndexByte(p, '['); i >= 0 {
+			return p[:i]
+		}
+	}
+	if i := strings.LastIndexByte(p, '.'); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}
