@@ -393,3 +393,34 @@ func TestWriteIsAtomicAndKeepsMode(t *testing.T) {
 		t.Errorf("write into a missing directory succeeded")
 	}
 }
+
+func TestLockWaitsAndHonoursContext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "registry.json")
+	unlock, err := Lock(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := Lock(ctx, path); err == nil || !strings.Contains(err.Error(), "deadline") {
+		t.Errorf("second lock while held: %v", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		u, err := Lock(context.Background(), path)
+		if err == nil {
+			u()
+		}
+		got <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	unlock()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("lock not handed over after unlock")
+	}
+}
