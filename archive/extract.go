@@ -161,7 +161,7 @@ func (x *extractor) run(gz io.Reader) (Stats, error) {
 				return Stats{}, s.classify(hdr.Name, re)
 			case x.ctx.Err() != nil:
 				return Stats{}, x.ctx.Err()
-			case s.dec.gzErr != nil || errors.Is(err, io.ErrUnexpectedEOF):
+			case s.dec.gzErr != nil || s.raw.err != nil || errors.Is(err, io.ErrUnexpectedEOF):
 				// The content could not be read: a stream problem.
 				return Stats{}, s.classify(hdr.Name, err)
 			}

@@ -308,3 +308,21 @@ func TestInspectRejectsBadStreams(t *testing.T) {
 		})
 	}
 }
+
+// A failing source is an I/O error, not a rejection of the archive.
+func TestExtractSourceError(t *testing.T) {
+	data := gz(rawTar(file("f", strings.Repeat("abcdefgh", 100000)), file("g", "x")))
+	boom := errors.New("connection reset")
+	for _, cut := range []int{5, len(data) / 2} {
+		r := io.MultiReader(bytes.NewReader(data[:cut]), errReader{boom})
+		_, err := Extract(context.Background(), r, t.TempDir(), ExtractOptions{})
+		var re *RejectError
+		if !errors.Is(err, boom) || errors.As(err, &re) {
+			t.Errorf("cut at %d: got %v, want the source's error and no rejection", cut, err)
+		}
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

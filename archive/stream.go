@@ -38,6 +38,7 @@ type rawReader struct {
 	h   hash.Hash
 	n   atomic.Int64
 	ctx context.Context
+	err error // first read error of the source (not a property of the archive)
 }
 
 func (r *rawReader) Read(p []byte) (int, error) {
@@ -47,6 +48,9 @@ func (r *rawReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	r.h.Write(p[:n])
 	r.n.Add(int64(n))
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
 	return n, err
 }
 
@@ -92,8 +96,11 @@ func openStream(ctx context.Context, src io.Reader, blocks int) (*stream, error)
 	br := bufio.NewReaderSize(raw, 256<<10)
 	zr, err := pgzip.NewReaderN(br, readBlock, blocks)
 	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, err
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, cerr
+		}
+		if raw.err != nil {
+			return nil, fmt.Errorf("reading archive: %w", raw.err)
 		}
 		return nil, reject("", RuleGzip, "not a gzip stream: %v", err)
 	}
@@ -115,6 +122,10 @@ func (s *stream) classify(entry string, err error) error {
 	}
 	if cerr := s.raw.ctx.Err(); cerr != nil {
 		return cerr
+	}
+	if s.raw.err != nil {
+		// The source failed (a dropped download): not the archive's fault.
+		return fmt.Errorf("reading archive: %w", s.raw.err)
 	}
 	if s.dec.gzErr != nil {
 		if errors.Is(s.dec.gzErr, io.ErrUnexpectedEOF) {
