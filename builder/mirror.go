@@ -150,7 +150,9 @@ func ParseDeb822Sources(file string, data []byte) []AptSource {
 
 // HostMirror returns the URI of the first enabled binary ("deb") apt source
 // of the host that serves suite for arch, read from files (nil: the host's
-// default files). It fails, naming the fix, when there is none.
+// default files). When the host has none (a Debian base built on an Ubuntu
+// CI runner) a Debian or Ubuntu release name gets its project's official
+// mirror; anything else fails, naming the fix.
 func HostMirror(files []string, suite, arch string) (string, error) {
 	if files == nil {
 		files = DefaultSourcesFiles()
@@ -160,6 +162,9 @@ func HostMirror(files []string, suite, arch string) (string, error) {
 		return "", err
 	}
 	if m, ok := pickMirror(srcs, suite, arch); ok {
+		return m, nil
+	}
+	if m, ok := wellKnownMirror(suite, arch); ok {
 		return m, nil
 	}
 	return "", fmt.Errorf("no apt source on this host serves suite %q for %s (searched %s); set mirror: to a URL such as http://deb.debian.org/debian", suite, arch, strings.Join(files, ", "))
@@ -188,4 +193,22 @@ func words(s string) []string {
 		return f
 	}
 	return nil
+}
+
+var (
+	debianSuites = []string{"buster", "bullseye", "bookworm", "trixie", "forky", "sid", "oldstable", "stable", "testing", "unstable"}
+	ubuntuSuites = []string{"focal", "jammy", "noble", "oracular", "plucky"}
+)
+
+// wellKnownMirror is the official mirror of a Debian or Ubuntu release.
+func wellKnownMirror(suite, arch string) (string, bool) {
+	switch {
+	case slices.Contains(debianSuites, suite):
+		return "http://deb.debian.org/debian", true
+	case slices.Contains(ubuntuSuites, suite) && (arch == "amd64" || arch == "i386"):
+		return "http://archive.ubuntu.com/ubuntu", true
+	case slices.Contains(ubuntuSuites, suite):
+		return "http://ports.ubuntu.com/ubuntu-ports", true
+	}
+	return "", false
 }

@@ -53,11 +53,14 @@ func TestHostMirror(t *testing.T) {
 		{"security suite", []string{"testdata/apt/debian.sources"}, "bookworm-security", "arm64", "http://deb.debian.org/debian-security", ""},
 		{"disabled skipped, arch filter amd64", all, "bookworm", "amd64", "http://amd64-only.example.org/debian", ""},
 		{"arch filter arm64, trailing slash trimmed", all, "bookworm", "arm64", "http://ports.example.org/debian", ""},
-		{"deb-src only is not a mirror", []string{"testdata/apt/mixed.list"}, "bookworm", "riscv64", "", "no apt source"},
+		{"deb-src is not a mirror, other arches filtered", []string{"testdata/apt/mixed.list"}, "bookworm", "riscv64", "http://deb.debian.org/debian", ""},
 		{"continuation lines", all, "trixie", "amd64", "http://continued.example.org/debian", ""},
 		{"ubuntu suite", all, "jammy", "amd64", "http://archive.example.org/ubuntu", ""},
-		{"no source for suite", all, "sid", "amd64", "", "set mirror:"},
-		{"no files at all", []string{filepath.Join(t.TempDir(), "none.list")}, "bookworm", "amd64", "", "no apt source"},
+		{"no source for an unknown suite", all, "mysuite", "amd64", "", "set mirror:"},
+		{"no files at all", []string{filepath.Join(t.TempDir(), "none.list")}, "mysuite", "amd64", "", "no apt source"},
+		{"debian suite on a host without one", []string{"testdata/apt/mixed.list"}, "trixie", "amd64", "http://deb.debian.org/debian", ""},
+		{"ubuntu suite on a debian host", []string{"testdata/apt/debian.sources"}, "noble", "amd64", "http://archive.ubuntu.com/ubuntu", ""},
+		{"ubuntu ports for arm64", []string{"testdata/apt/debian.sources"}, "noble", "arm64", "http://ports.ubuntu.com/ubuntu-ports", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
