@@ -605,3 +605,36 @@ func TestMergeCopiesForcedRecords(t *testing.T) {
 		t.Errorf("record merged twice: %v", changes)
 	}
 }
+
+func TestCheckHistoryPerArtifact(t *testing.T) {
+	prev := generateRegistry(2, 3)
+	cur, _ := mustMerge(t, prev, New(), MergeOptions{})
+	cur.Runtimes = cloneRuntimes(cur.Runtimes)
+	e := cloneEntry(cur.Runtimes["runtime-0001"]["1.0.2"])
+	delete(e.Artifacts, "ubuntu-amd64")
+	a := cloneArtifact(e.Artifacts["ubuntu-arm64"])
+	a.Checksum = fakeChecksum("rebuilt")
+	e.Artifacts["ubuntu-arm64"] = a
+	cur.Runtimes["runtime-0001"]["1.0.2"] = e
+	err := CheckHistory(prev, cur)
+	var he *HistoryError
+	if !errors.As(err, &he) {
+		t.Fatalf("want a HistoryError, got %v", err)
+	}
+	var got []string
+	for _, p := range he.Problems {
+		got = append(got, p.String())
+	}
+	want := []string{
+		"lost runtime-0001@1.0.2 [ubuntu-amd64]",
+		"changed runtime-0001@1.0.2 [ubuntu-arm64]: checksum " + prev.Runtimes["runtime-0001"]["1.0.2"].Artifacts["ubuntu-arm64"].Checksum + " → " + a.Checksum,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems:\n%v\nwant:\n%v", got, want)
+	}
+	// Recorded with --force, the artifact change is accepted (the loss is not).
+	e.Forced = []schema.ForcedChange{{Date: FormatTime(t0), Platform: "ubuntu-arm64", OldChecksum: prev.Runtimes["runtime-0001"]["1.0.2"].Artifacts["ubuntu-arm64"].Checksum, NewChecksum: a.Checksum}}
+	if err := CheckHistory(prev, cur); !errors.As(err, &he) || len(he.Problems) != 1 || he.Problems[0].Kind != "lost" {
+		t.Errorf("with the forced record: %v", err)
+	}
+}
