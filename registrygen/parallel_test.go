@@ -113,3 +113,19 @@ func TestPlainPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestSetLinesMatchesLineCol checks the one-pass line/column computation
+// against lineCol for sorted offsets in text with multi-byte characters.
+func TestSetLinesMatchesLineCol(t *testing.T) {
+	data := []byte("ab\ncé日\n\n{\"x\": \"ü\"}\nlast")
+	var errs Errors
+	for off := 0; off <= len(data); off++ {
+		errs = append(errs, &Error{off: off}, &Error{off: off})
+	}
+	setLines(data, errs)
+	for _, e := range errs {
+		if line, col := lineCol(data, e.off); e.Line != line || e.Column != col {
+			t.Errorf("offset %d: %d:%d, want %d:%d", e.off, e.Line, e.Column, line, col)
+		}
+	}
+}

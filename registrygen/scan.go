@@ -1,6 +1,7 @@
 package registrygen
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -84,6 +85,7 @@ func (p *parser) run() (r *schema.Registry, err error) {
 			p.dropped += len(p.errs) - maxErrors
 			p.errs = p.errs[:maxErrors]
 		}
+		setLines(p.data, p.errs)
 		if p.dropped > 0 {
 			p.errs = append(p.errs, &Error{Source: p.source, Msg: fmt.Sprintf("and %d more problems", p.dropped)})
 		}
@@ -108,14 +110,36 @@ func (p *parser) pathString(extra ...string) string {
 	return b.String()
 }
 
+// newError makes an error at off; its line and column are filled in by
+// run (or fail) once, so many errors in a large file cost one pass.
 func (p *parser) newError(off int, path, format string, a ...any) *Error {
-	line, col := lineCol(p.data, off)
-	return &Error{Source: p.source, Line: line, Column: col, Path: path, Msg: fmt.Sprintf(format, a...), off: off}
+	return &Error{Source: p.source, Path: path, Msg: fmt.Sprintf(format, a...), off: off}
+}
+
+// setLines fills in Line and Column of errors sorted by offset, counting
+// through the data once.
+func setLines(data []byte, errs Errors) {
+	line, lineStart, pos := 1, 0, 0
+	for _, e := range errs {
+		off := min(max(e.off, 0), len(data))
+		if off < pos {
+			line, lineStart, pos = 1, 0, 0
+		}
+		chunk := data[pos:off]
+		if n := bytes.Count(chunk, []byte{'\n'}); n > 0 {
+			line += n
+			lineStart = pos + bytes.LastIndexByte(chunk, '\n') + 1
+		}
+		pos = off
+		e.Line, e.Column = line, utf8.RuneCount(data[lineStart:off])+1
+	}
 }
 
 // fail stops at a syntax error.
 func (p *parser) fail(off int, format string, a ...any) {
-	panic(fatal{p.newError(off, p.pathString(), format, a...)})
+	e := p.newError(off, p.pathString(), format, a...)
+	setLines(p.data, Errors{e})
+	panic(fatal{e})
 }
 
 // problem records a non-fatal problem at off for the current path plus
