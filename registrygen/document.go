@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -51,8 +52,19 @@ func ParseDocument(data []byte, source string) (*Document, error) {
 // Position returns the line and column of the value at path (a jq-style
 // path as in Error.Path), or of its nearest recorded parent.
 func (d *Document) Position(path string) (line, col int, ok bool) {
-	if d == nil {
+	off, ok := d.offset(path)
+	if !ok {
 		return 0, 0, false
+	}
+	line, col = lineCol(d.data, off)
+	return line, col, true
+}
+
+// offset is the byte offset of the value at path or its nearest recorded
+// parent.
+func (d *Document) offset(path string) (int, bool) {
+	if d == nil {
+		return 0, false
 	}
 	if name, ok := runtimeOfPath(path); ok {
 		d.locate([]string{name})
@@ -61,12 +73,38 @@ func (d *Document) Position(path string) (line, col int, ok bool) {
 	}
 	for path != "" {
 		if off, found := d.offsets[path]; found {
-			line, col = lineCol(d.data, off)
-			return line, col, true
+			return off, true
 		}
 		path = parentPath(path)
 	}
-	return 0, 0, false
+	return 0, false
+}
+
+// setPositions fills in Line and Column of errors whose paths are in the
+// document, in one pass over the file, and sorts them into file order
+// (errors without a position stay first, in their order).
+func (d *Document) setPositions(errs Errors) {
+	var names []string
+	for _, e := range errs {
+		if n, ok := runtimeOfPath(e.Path); ok {
+			names = append(names, n)
+		}
+	}
+	if len(names) > 0 {
+		d.locate(names) // one more pass over the file for all of them
+	}
+	var located Errors
+	for _, e := range errs {
+		if off, ok := d.offset(e.Path); ok {
+			e.off = off
+			located = append(located, e)
+		} else {
+			e.off = -1
+		}
+	}
+	slices.SortStableFunc(errs, func(a, b *Error) int { return a.off - b.off })
+	slices.SortStableFunc(located, func(a, b *Error) int { return a.off - b.off })
+	setLines(d.data, located)
 }
 
 // locate records the positions of the named runtimes' values and of the

@@ -424,3 +424,28 @@ func TestLockWaitsAndHonoursContext(t *testing.T) {
 		t.Error("lock not handed over after unlock")
 	}
 }
+
+func TestVerifyCapsProblems(t *testing.T) {
+	r := generateRegistry(3, 60) // 180 entries
+	for _, versions := range r.Runtimes {
+		for _, e := range versions {
+			e.Size = -1
+		}
+	}
+	doc, err := ParseDocument(encode(t, r), "big.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(context.Background(), doc.Registry, VerifyOptions{Document: doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Problems) != maxErrors+1 || rep.Problems[maxErrors].Msg != "and 80 more problems" {
+		t.Fatalf("%d problems, last %v", len(rep.Problems), rep.Problems[len(rep.Problems)-1])
+	}
+	for i, p := range rep.Problems[:maxErrors] {
+		if p.Line == 0 || i > 0 && p.Line < rep.Problems[i-1].Line {
+			t.Fatalf("problem %d not located in file order: %v", i, p)
+		}
+	}
+}

@@ -65,29 +65,15 @@ func Verify(ctx context.Context, r *schema.Registry, opts VerifyOptions) (*Verif
 			}
 		}
 	}
+	more := len(v.rep.Problems) - maxErrors
+	if more > 0 {
+		v.rep.Problems = v.rep.Problems[:maxErrors]
+	}
 	if d := opts.Document; d != nil && len(v.rep.Problems) > 0 {
-		// Locate only the runtimes with problems (one more pass over the
-		// file, skipped entirely for a clean registry).
-		var names []string
-		for _, e := range v.rep.Problems {
-			if n, ok := runtimeOfPath(e.Path); ok {
-				names = append(names, n)
-			}
-		}
-		if len(names) > 0 {
-			d.locate(names)
-		}
-		for _, e := range v.rep.Problems {
-			if line, col, ok := d.Position(e.Path); ok {
-				e.Line, e.Column = line, col
-			}
-		}
-		slices.SortStableFunc(v.rep.Problems, func(a, b *Error) int {
-			if a.Line != b.Line {
-				return a.Line - b.Line
-			}
-			return a.Column - b.Column
-		})
+		d.setPositions(v.rep.Problems)
+	}
+	if more > 0 {
+		v.rep.Problems = append(v.rep.Problems, &Error{Source: v.opts.Source, Msg: fmt.Sprintf("and %d more problems", more)})
 	}
 	return v.rep, nil
 }
