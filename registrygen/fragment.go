@@ -293,3 +293,20 @@ func fileForURL(dir, rawURL string) (string, bool) {
 	}
 	return filepath.Join(dir, base), true
 }
+
+// PlatformFromArtifactName reads the platform from a canonical artifact
+// file name, <name>-<version>-<platform>.tar.gz (schema.ArtifactName).
+func PlatformFromArtifactName(file, name, version string) (string, error) {
+	prefix := name + "-" + version + "-"
+	p, ok := strings.CutPrefix(file, prefix)
+	if ok {
+		p, ok = strings.CutSuffix(p, ".tar.gz")
+	}
+	if !ok {
+		return "", fmt.Errorf("artifact %s is not named %s<platform>.tar.gz", file, prefix)
+	}
+	if _, err := schema.ParsePlatform(p); err != nil {
+		return "", fmt.Errorf("artifact %s: %w", file, err)
+	}
+	return p, nil
+}

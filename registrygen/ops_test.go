@@ -449,3 +449,22 @@ func TestVerifyCapsProblems(t *testing.T) {
 		}
 	}
 }
+
+func TestPlatformFromArtifactName(t *testing.T) {
+	for file, want := range map[string]string{
+		"python-3.11-1.3.2-debian-amd64.tar.gz": "debian-amd64",
+		"python-3.11-1.3.2-ubuntu-arm64.tar.gz": "ubuntu-arm64",
+		"python-3.11-1.3.2.tar.gz":              "error: is not named python-3.11-1.3.2-<platform>.tar.gz",
+		"python-3.11-1.3.3-debian-amd64.tar.gz": "error: is not named",
+		"python-3.11-1.3.2-debian-x86.tar.gz":   "error: not <os>-<arch>",
+		"python-3.11-1.3.2-debian-amd64.tgz":    "error: is not named",
+	} {
+		got, err := PlatformFromArtifactName(file, "python-3.11", "1.3.2")
+		if err != nil {
+			got = "error: " + err.Error()
+		}
+		if !strings.Contains(got, strings.TrimPrefix(want, "error: ")) || strings.HasPrefix(want, "error") != (err != nil) {
+			t.Errorf("%s: got %q, want %q", file, got, want)
+		}
+	}
+}

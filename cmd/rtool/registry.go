@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/joblet/rtool/registrygen"
@@ -43,8 +44,8 @@ func registryCommands() []*cli.Command {
 					&cli.StringFlag{Name: "description", Usage: "description of the version"},
 					&cli.StringSliceFlag{Name: "platforms", Usage: "platforms the version supports, in the manifest's order (default: the --platform values)"},
 					&cli.StringFlag{Name: "source", Usage: "the source package <name>-<version>.tar.gz (upstream's download)"},
-					&cli.StringSliceFlag{Name: "platform", Usage: "platform of the following --artifact (repeatable, paired in order)"},
-					&cli.StringSliceFlag{Name: "artifact", Usage: "prebuilt artifact .tar.gz for the matching --platform (repeatable)"},
+					&cli.StringSliceFlag{Name: "platform", Usage: "platform of the following --artifact (repeatable, paired in order; default: read from canonical artifact names)"},
+					&cli.StringSliceFlag{Name: "artifact", Usage: "prebuilt artifact .tar.gz for the matching --platform (repeatable); <name>-<version>-<platform>.tar.gz needs no --platform"},
 					&cli.StringFlag{Name: "url", Usage: "download URL or URL template (required)"},
 					forceFlag, timeFlag, jsonFlag,
 				},
@@ -212,6 +213,16 @@ func runRegistryAdd(c *cli.Context) error {
 		return err
 	}
 	platforms, files := c.StringSlice("platform"), c.StringSlice("artifact")
+	if len(platforms) == 0 && len(files) > 0 {
+		// Canonical artifact names say their platform.
+		for _, f := range files {
+			p, err := registrygen.PlatformFromArtifactName(filepath.Base(f), c.String("name"), c.String("version"))
+			if err != nil {
+				return usageError("registry add: %v; or give --platform P before --artifact FILE", err)
+			}
+			platforms = append(platforms, p)
+		}
+	}
 	if len(platforms) != len(files) {
 		return usageError("registry add: %d --platform but %d --artifact; give them in pairs (--platform P --artifact FILE)", len(platforms), len(files))
 	}

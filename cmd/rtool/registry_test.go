@@ -162,8 +162,9 @@ func TestRegistryMatrixFragments(t *testing.T) {
 		art := filepath.Join(dir, schema.ArtifactName("rt", "2.0.0", p))
 		writeTarGz(t, art, "built for "+p)
 		frag := filepath.Join(dir, "fragment-"+p+".json")
+		// The platform comes from the canonical artifact name.
 		code, out, errOut := rtoolRegistry(t, "add", "--registry", frag, "--name", "rt", "--version", "2.0.0",
-			"--platforms", strings.Join(platforms, ","), "--platform", p, "--artifact", art,
+			"--platforms", strings.Join(platforms, ","), "--artifact", art,
 			"--url", "http://127.0.0.1:8080/{tag}/{file}", "--time", "2026-02-0"+string(rune('1'+i))+"T00:00:00Z")
 		expectExit(t, "fragment "+p, code, exitOK, out, errOut)
 		if pending := strings.Contains(errOut, "warning: rt@2.0.0 has no top-level download yet (waiting for the ubuntu-amd64 artifact)"); pending != (i > 0) {
@@ -288,7 +289,8 @@ func TestRegistryCommandErrors(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{"unpaired artifact", []string{"add", "--registry", reg, "--name", "a", "--version", "1.0.0", "--artifact", art, "--url", "https://e.com/"}, exitUsage, "0 --platform but 1 --artifact"},
+		{"unpaired artifact", []string{"add", "--registry", reg, "--name", "a", "--version", "1.0.0", "--platform", "debian-amd64", "--platform", "debian-arm64", "--artifact", art, "--url", "https://e.com/"}, exitUsage, "2 --platform but 1 --artifact"},
+		{"artifact name without platform", []string{"add", "--registry", reg, "--name", "a", "--version", "1.0.0", "--artifact", art, "--url", "https://e.com/"}, exitUsage, "is not named a-1.0.0-<platform>.tar.gz"},
 		{"missing registry flag", []string{"add", "--name", "a", "--version", "1.0.0", "--url", "https://e.com/"}, exitUsage, "--registry is required"},
 		{"missing reason", []string{"yank", "a@1.0.0", "--registry", reg}, exitUsage, "--reason is required"},
 		{"missing artifact file", []string{"add", "--registry", reg, "--name", "a", "--version", "1.0.0", "--platform", "debian-amd64", "--artifact", filepath.Join(dir, "nope.tar.gz"), "--url", "https://e.com/"}, exitUsage, "nope.tar.gz"},
