@@ -3,9 +3,13 @@ package registrygen
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/Masterminds/semver/v3"
 	"github.com/joblet/rtool/schema"
+	"math/rand"
 	"reflect"
 	"runtime"
+	"slices"
+	"sort"
 	"testing"
 )
 
@@ -126,6 +130,47 @@ func TestSetLinesMatchesLineCol(t *testing.T) {
 	for _, e := range errs {
 		if line, col := lineCol(data, e.off); e.Line != line || e.Column != col {
 			t.Errorf("offset %d: %d:%d, want %d:%d", e.off, e.Line, e.Column, line, col)
+		}
+	}
+}
+
+// TestSortVersionStringsMatchesSemver compares schema's fast version sort
+// with a plain semver-based reference on a mix of plain, pre-release,
+// build-metadata and invalid keys.
+func TestSortVersionStringsMatchesSemver(t *testing.T) {
+	reference := func(keys []string) []string {
+		out := slices.Clone(keys)
+		sort.SliceStable(out, func(i, j int) bool {
+			a, ea := semver.StrictNewVersion(out[i])
+			b, eb := semver.StrictNewVersion(out[j])
+			switch {
+			case ea == nil && eb == nil:
+				if c := a.Compare(b); c != 0 {
+					return c < 0
+				}
+				return out[i] < out[j]
+			case ea == nil:
+				return true
+			case eb == nil:
+				return false
+			}
+			return out[i] < out[j]
+		})
+		return out
+	}
+	pool := []string{"1.0.0", "1.0.0-rc.1", "1.0.0-rc.2", "1.0.0-alpha", "1.0.0+build.5", "1.0.0+build.1", "0.9.99",
+		"1.10.0", "1.2.0", "1.2.10", "1.2.9", "10.0.0", "2.0.0-0", "01.0.0", "1.0", "v1.0.0", "garbage", "",
+		"999999999999999999.0.0", "18446744073709551615.0.0", "1.0.0-rc.1+b", "3.0.0"}
+	rng := rand.New(rand.NewSource(7))
+	for range 500 {
+		var keys []string
+		for _, i := range rng.Perm(len(pool))[:1+rng.Intn(len(pool))] {
+			keys = append(keys, pool[i])
+		}
+		got := slices.Clone(keys)
+		schema.SortVersionStrings(got)
+		if want := reference(keys); !slices.Equal(got, want) {
+			t.Fatalf("SortVersionStrings(%q) = %q, want %q", keys, got, want)
 		}
 	}
 }
