@@ -2,9 +2,10 @@ package registrygen
 
 import (
 	"bytes"
-	"github.com/joblet/rtool/schema"
 	"os"
 	"testing"
+
+	"github.com/joblet/rtool/schema"
 )
 
 // FuzzLoad checks that loading never panics, and that whatever loads

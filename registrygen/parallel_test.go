@@ -3,14 +3,15 @@ package registrygen
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/Masterminds/semver/v3"
-	"github.com/joblet/rtool/schema"
 	"math/rand"
 	"reflect"
 	"runtime"
 	"slices"
 	"sort"
 	"testing"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/joblet/rtool/schema"
 )
 
 // parseSequential parses on one goroutine, for comparison.
