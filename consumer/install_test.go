@@ -347,6 +347,27 @@ func TestInstallUpstreamWrapperDirectory(t *testing.T) {
 	}
 }
 
+func TestInstallUpstreamSourcePackageRefused(t *testing.T) {
+	// Upstream's download_url is a source package (top-level <name>/ with
+	// manifest.yaml and setup scripts, no runtime.yml): refused with the fix.
+	f := newFixture(t, nil)
+	tree := t.TempDir()
+	writeTree(t, tree, map[string]string{"python-3.11/manifest.yaml": "name: python-3.11\n", "python-3.11/setup.sh": "#!/bin/sh\n"})
+	st := pack(t, tree, f.dir, "python-3.11-1.3.1.tar.gz")
+	f.reg.Runtimes["python-3.11"] = map[string]*schema.RegistryEntry{"1.3.1": {
+		Version: "1.3.1", DownloadURL: "python-3.11-1.3.1.tar.gz", Checksum: "sha256:" + st.SHA256, Size: st.Size,
+		Platforms: []string{"ubuntu-amd64", plat},
+	}}
+	writeRegistry(t, filepath.Join(f.dir, "registry.json"), f.reg)
+	_, err := Install(context.Background(), "python-3.11", f.opts())
+	if err == nil || !strings.Contains(err.Error(), "must be built first") {
+		t.Fatalf("source package install: %v", err)
+	}
+	if got := rootEntries(t, f.root); len(got) != 0 {
+		t.Errorf("left %v", got)
+	}
+}
+
 func TestInstallFromLocalRegistryFile(t *testing.T) {
 	f := newFixture(t, nil, "1.0.0")
 	o := f.opts()
