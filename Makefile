@@ -35,8 +35,9 @@ lint: setup
 schema:
 	for s in manifest runtime registry; do $(GO) run ./cmd/rtool schema $$s > schema/$$s.schema.json; done
 
-demo: build
-	./$(BIN) validate
+# demo: the main job on this repository's runtimes (validate, build, registry, smoke tests).
+demo:
+	./scripts/demo.sh
 
 clean:
 	rm -rf bin
