@@ -11,7 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 need=()
-for pkg in debootstrap qemu-user-static binfmt-support shellcheck pigz git ca-certificates iproute2 util-linux; do
+for pkg in debootstrap debian-archive-keyring qemu-user-static binfmt-support shellcheck pigz git ca-certificates iproute2 util-linux; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

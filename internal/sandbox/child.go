@@ -136,7 +136,11 @@ func mountDev(root string) error {
 	if err := mountOne(root, Mount{Type: "tmpfs", Target: "/dev/shm", NoSuid: true, NoDev: true, Data: "mode=1777,size=64m"}); err != nil {
 		return err
 	}
-	links := map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"}
+	// A private devpts instance: the sandbox sees only its own terminals.
+	if err := unix.Mount("devpts", filepath.Join(dev, "pts"), "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
+		return fmt.Errorf("mount devpts at /dev/pts: %w", err)
+	}
+	links := map[string]string{"ptmx": "pts/ptmx", "fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"}
 	for name, target := range links {
 		if err := os.Symlink(target, filepath.Join(dev, name)); err != nil {
 			return fmt.Errorf("create /dev/%s: %w", name, err)
