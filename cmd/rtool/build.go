@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -62,7 +61,7 @@ func buildCommands() []*cli.Command {
 							if infos == nil {
 								infos = []builder.BaseInfo{}
 							}
-							return buildWriteJSON(c, infos)
+							return writeJSON(c.App.Writer, infos)
 						}
 						for _, i := range infos {
 							cur := "stale"
@@ -208,7 +207,7 @@ func buildAction(c *cli.Context) error {
 		}
 	}
 	if c.Bool("json") {
-		if jerr := buildWriteJSON(c, done); jerr != nil {
+		if jerr := writeJSON(c.App.Writer, done); jerr != nil {
 			return jerr
 		}
 	} else {
@@ -228,10 +227,4 @@ func buildAction(c *cli.Context) error {
 
 func buildIndent(s string) string {
 	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
-}
-
-func buildWriteJSON(c *cli.Context, v any) error {
-	enc := json.NewEncoder(c.App.Writer)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -59,9 +58,7 @@ func packageCommands() []*cli.Command {
 				return err
 			}
 			if c.Bool("json") {
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				return enc.Encode(struct {
+				return writeJSON(c.App.Writer, struct {
 					Path            string `json:"path"`
 					SourceDateEpoch int64  `json:"source_date_epoch"`
 					archive.Stats

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -134,13 +132,6 @@ func loadOrNew(path string) (*schema.Registry, bool, error) {
 	return r, true, nil
 }
 
-func writeRegistryJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
-}
-
 // mergeResult is the --json output of add and merge.
 type mergeResult struct {
 	Registry string              `json:"registry"`
@@ -182,7 +173,7 @@ func mergeAndWrite(c *cli.Context, path string, fragments []*schema.Registry, op
 		res.Changes = registrygen.Changes{}
 	}
 	if c.Bool("json") {
-		return writeRegistryJSON(c.App.Writer, res)
+		return writeJSON(c.App.Writer, res)
 	}
 	for _, ch := range all {
 		fmt.Fprintln(c.App.Writer, ch)
@@ -333,7 +324,7 @@ func runRegistryVerify(c *cli.Context) error {
 	}
 	res.OK = len(res.Problems) == 0 && len(res.History) == 0
 	if c.Bool("json") {
-		if err := writeRegistryJSON(c.App.Writer, res); err != nil {
+		if err := writeJSON(c.App.Writer, res); err != nil {
 			return err
 		}
 	} else {
@@ -378,7 +369,7 @@ func runRegistryDiff(c *cli.Context) error {
 	}
 	d := registrygen.Diff(regs[0], regs[1])
 	if c.Bool("json") {
-		return writeRegistryJSON(c.App.Writer, d)
+		return writeJSON(c.App.Writer, d)
 	}
 	return d.WriteText(c.App.Writer)
 }
@@ -432,7 +423,7 @@ func runRegistryYank(c *cli.Context) error {
 		}
 	}
 	if c.Bool("json") {
-		return writeRegistryJSON(c.App.Writer, yankResult{Registry: path, Name: tag.Name, Version: tag.Version, Changed: changed, Yanked: e.Yanked})
+		return writeJSON(c.App.Writer, yankResult{Registry: path, Name: tag.Name, Version: tag.Version, Changed: changed, Yanked: e.Yanked})
 	}
 	if changed {
 		fmt.Fprintf(c.App.Writer, "yanked %s: %s\n", tag, e.Yanked.Reason)

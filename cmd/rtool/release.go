@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -108,12 +107,6 @@ func stepSummary(c *cli.Context, markdown string) {
 	}
 }
 
-func releaseWriteJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 func releaseAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageError("release: name exactly one runtime (rtool release NAME)")
@@ -159,7 +152,7 @@ func releaseAction(c *cli.Context) error {
 	}
 	stepSummary(c, md.String())
 	if c.Bool("json") {
-		return releaseWriteJSON(c.App.Writer, res)
+		return writeJSON(c.App.Writer, res)
 	}
 	out := c.App.Writer
 	if res.DryRun {
@@ -281,7 +274,7 @@ func publishAction(c *cli.Context) error {
 	}
 	stepSummary(c, release.PublishSummary(res))
 	if c.Bool("json") {
-		return releaseWriteJSON(c.App.Writer, res)
+		return writeJSON(c.App.Writer, res)
 	}
 	out := c.App.Writer
 	verb := "published"
@@ -339,7 +332,7 @@ func planAction(c *cli.Context) error {
 		if items == nil {
 			items = []release.PlanItem{}
 		}
-		return releaseWriteJSON(c.App.Writer, items)
+		return writeJSON(c.App.Writer, items)
 	}
 	b, err := release.MatrixJSON(items)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -133,12 +132,6 @@ func installOptions(c *cli.Context) (consumer.InstallOptions, error) {
 func showProgress(c *cli.Context) bool {
 	f, ok := c.App.ErrWriter.(*os.File)
 	return ok && os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(f.Fd()))
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 func oneArg(c *cli.Context, what string) (string, error) {
