@@ -138,20 +138,10 @@ func (b *Builder) loadRuntime(dir, platform string) (*runtimeInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	mpath := filepath.Join(abs, "manifest.yaml")
-	data, err := os.ReadFile(mpath)
+	mpath := filepath.Join(abs, schema.ManifestFile)
+	m, err := schema.ReadManifest(abs)
 	if err != nil {
-		return nil, fmt.Errorf("runtime %s: %w", dir, err)
-	}
-	m, err := schema.ParseManifest(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", mpath, err)
-	}
-	if err := schema.CheckName(m.Name); err != nil {
-		return nil, fmt.Errorf("%s: name: %w", mpath, err)
-	}
-	if err := schema.CheckVersion(m.Version); err != nil {
-		return nil, fmt.Errorf("%s: version: %w", mpath, err)
+		return nil, err
 	}
 	if !slices.Contains(m.Platforms, platform) {
 		return nil, fmt.Errorf("%s: platforms does not list %s (it lists %s); add it or pick one of those", mpath, platform, strings.Join(m.Platforms, ", "))

@@ -68,13 +68,9 @@ func (c *Config) Plan(opts PlanOptions) (reqs []Request, notes []string, err err
 		}
 	}
 	for _, d := range dirs {
-		data, err := os.ReadFile(filepath.Join(d, "manifest.yaml"))
+		m, err := schema.ReadManifest(d)
 		if err != nil {
 			return nil, nil, err
-		}
-		m, err := schema.ParseManifest(data)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", filepath.Join(d, "manifest.yaml"), err)
 		}
 		var plats []string
 		if len(opts.Platforms) > 0 {

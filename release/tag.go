@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -105,33 +104,8 @@ func TagMessage(m *schema.Manifest) string {
 	return b.String()
 }
 
-// ReadManifest reads and parses dir/manifest.yaml.
-func ReadManifest(dir string) (*schema.Manifest, error) {
-	path := filepath.Join(dir, "manifest.yaml")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("runtime %s: %w", dir, err)
-	}
-	m, err := schema.ParseManifest(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := schema.CheckName(m.Name); err != nil {
-		return nil, fmt.Errorf("%s: name: %w", path, err)
-	}
-	if err := schema.CheckVersion(m.Version); err != nil {
-		return nil, fmt.Errorf("%s: version: %w", path, err)
-	}
-	if len(m.Platforms) == 0 {
-		return nil, fmt.Errorf("%s: platforms: list at least one platform such as ubuntu-amd64", path)
-	}
-	for _, p := range m.Platforms {
-		if _, err := schema.ParsePlatform(p); err != nil {
-			return nil, fmt.Errorf("%s: platforms: %w", path, err)
-		}
-	}
-	return m, nil
-}
+// ReadManifest reads and checks dir/manifest.yaml (see schema.ReadManifest).
+func ReadManifest(dir string) (*schema.Manifest, error) { return schema.ReadManifest(dir) }
 
 // CreateTag validates the runtime, refuses uncommitted changes to it and
 // existing tags (unless forced and confirmed), then creates the annotated

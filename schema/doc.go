@@ -4,7 +4,8 @@
 // rules shared by all of them (runtime names, versions, platforms, release
 // tags), and the JSON Schemas generated from these types.
 //
-// It only describes and parses data. It does no file-system walking,
+// It only describes, reads and parses data (ReadManifest reads one
+// runtime's manifest.yaml). It does no file-system walking,
 // validation reporting, merging or network I/O: those belong to validate,
 // registrygen and consumer.
 package schema

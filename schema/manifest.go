@@ -3,6 +3,8 @@ package schema
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"gopkg.in/yaml.v3"
 )
@@ -39,6 +41,40 @@ type SmokeTest struct {
 type BuildSettings struct {
 	// Timeout bounds one setup script run, as a Go duration (default 30m).
 	Timeout string `yaml:"timeout,omitempty" json:"timeout,omitempty" jsonschema_description:"Time limit for one setup script run as a Go duration such as 20m (default 30m)."`
+}
+
+// ManifestFile is the name of a runtime's manifest inside its directory.
+const ManifestFile = "manifest.yaml"
+
+// ReadManifest reads dir/manifest.yaml and checks what every command that
+// acts on a runtime relies on: a valid name and version and at least one
+// valid platform. Errors name the file and the field; the full rule set
+// with line numbers is package validate's.
+func ReadManifest(dir string) (*Manifest, error) {
+	path := filepath.Join(dir, ManifestFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("runtime %s: %w", dir, err)
+	}
+	m, err := ParseManifest(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := CheckName(m.Name); err != nil {
+		return nil, fmt.Errorf("%s: name: %w", path, err)
+	}
+	if err := CheckVersion(m.Version); err != nil {
+		return nil, fmt.Errorf("%s: version: %w", path, err)
+	}
+	if len(m.Platforms) == 0 {
+		return nil, fmt.Errorf("%s: platforms: list at least one platform such as debian-amd64", path)
+	}
+	for _, p := range m.Platforms {
+		if _, err := ParsePlatform(p); err != nil {
+			return nil, fmt.Errorf("%s: platforms: %w", path, err)
+		}
+	}
+	return m, nil
 }
 
 // ParseManifest decodes manifest YAML into a Manifest. Structural problems

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -91,5 +93,39 @@ func TestSortVersionStrings(t *testing.T) {
 	want := "0.9.9 1.2.0-rc1 1.2.0 1.10.0 junk"
 	if got := strings.Join(in, " "); got != want {
 		t.Fatalf("sorted = %s, want %s", got, want)
+	}
+}
+
+func TestReadManifest(t *testing.T) {
+	tests := []struct {
+		name, manifest, wantErr string
+	}{
+		{"valid", "name: demo\nversion: 1.0.0\ndescription: d\nplatforms: [debian-amd64]\npython_version: 3.11.2\n", ""},
+		{"bad version", "name: demo\nversion: v1.0.0\nplatforms: [debian-amd64]\n", `manifest.yaml: version: version "v1.0.0" has a "v" prefix`},
+		{"bad name", "name: Demo\nversion: 1.0.0\nplatforms: [debian-amd64]\n", "manifest.yaml: name: runtime name \"Demo\" has uppercase letters"},
+		{"no platforms", "name: demo\nversion: 1.0.0\n", "manifest.yaml: platforms: list at least one platform"},
+		{"bad platform", "name: demo\nversion: 1.0.0\nplatforms: [windows-amd64]\n", "manifest.yaml: platforms: platform \"windows-amd64\""},
+		{"not yaml", "name: [\n", "manifest.yaml: decode manifest"},
+		{"missing", "", "no such file or directory"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.manifest != "" {
+				if err := os.WriteFile(filepath.Join(dir, ManifestFile), []byte(tc.manifest), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m, err := ReadManifest(dir)
+			if tc.wantErr == "" {
+				if err != nil || m.Name != "demo" || m.Extra["python_version"] != "3.11.2" {
+					t.Fatalf("ReadManifest = %+v, %v", m, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("ReadManifest error = %v, want it to contain %q", err, tc.wantErr)
+			}
+		})
 	}
 }

@@ -383,13 +383,9 @@ func runtimeTest(c *cli.Context) error {
 		return usageError("%v", err)
 	}
 	rdir := filepath.Join(c.String("runtimes"), name)
-	data, err := os.ReadFile(filepath.Join(rdir, "manifest.yaml"))
+	m, err := schema.ReadManifest(rdir)
 	if err != nil {
 		return usageError("test: %v", err)
-	}
-	m, err := schema.ParseManifest(data)
-	if err != nil {
-		return usageError("test: %s: %v", filepath.Join(rdir, "manifest.yaml"), err)
 	}
 	platform, err := detectOr(c)
 	if err != nil {
