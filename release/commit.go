@@ -124,7 +124,9 @@ func commitOnce(ctx context.Context, g Git, opts CommitOptions, res *CommitResul
 	defer func() {
 		_, _ = g.Run(context.WithoutCancel(ctx), "update-ref", "-d", ref)
 	}()
-	if _, err := g.Run(ctx, "fetch", "-q", "--no-tags", "--no-write-fetch-head", opts.Remote,
+	// --refmap= keeps git from also updating refs/remotes/<remote>/<branch>,
+	// which concurrent publishers sharing one clone would race to lock.
+	if _, err := g.Run(ctx, "fetch", "-q", "--no-tags", "--no-write-fetch-head", "--refmap=", opts.Remote,
 		"+refs/heads/"+opts.Branch+":"+ref); err != nil {
 		return false, fmt.Errorf("fetch %s from %s: %w", opts.Branch, opts.Remote, err)
 	}
@@ -163,7 +165,13 @@ func commitOnce(ctx context.Context, g Git, opts CommitOptions, res *CommitResul
 		return false, fmt.Errorf("commit %s: %w", opts.Path, err)
 	}
 	commit := strings.TrimSpace(commitOut)
-	if _, err := g.Run(ctx, "push", "-q", opts.Remote, commit+":refs/heads/"+opts.Branch); err != nil {
+	// Pushing to the remote's URL rather than its name leaves the
+	// remote-tracking ref alone, for the same reason as --refmap= above.
+	target := opts.Remote
+	if url, err := g.line(ctx, "remote", "get-url", opts.Remote); err == nil && url != "" {
+		target = url
+	}
+	if _, err := g.Run(ctx, "push", "-q", target, commit+":refs/heads/"+opts.Branch); err != nil {
 		return isRejectedPush(err), fmt.Errorf("push %s to %s/%s: %w", short(commit), opts.Remote, opts.Branch, err)
 	}
 	res.Commit = commit
