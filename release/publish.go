@@ -221,6 +221,9 @@ func Publish(ctx context.Context, opts PublishOptions) (*PublishResult, error) {
 		MaxAttempts: opts.MaxAttempts, Backoff: opts.Backoff, DryRun: opts.DryRun, Log: log,
 	})
 	if err != nil {
+		if opts.DryRun {
+			return res, fmt.Errorf("publish %s (dry run, nothing was published): registry.json would not merge: %w", tag, err)
+		}
 		return res, fmt.Errorf("publish %s: files are published; registry.json not updated (rerun to retry, it is idempotent): %w", tag, err)
 	}
 	res.Commit = commit

@@ -42,16 +42,45 @@ func CheckName(name string) error {
 		return fmt.Errorf("runtime name is empty")
 	case len(name) > MaxNameLength:
 		return fmt.Errorf("runtime name %q is %d characters long; the limit is %d", name, len(name), MaxNameLength)
-	case name != strings.ToLower(name):
-		return fmt.Errorf("runtime name %q has uppercase letters; use %q", name, strings.ToLower(name))
 	case !nameRE.MatchString(name):
-		return fmt.Errorf("runtime name %q must be lowercase letters, digits, dots and hyphens, starting with a letter or digit (for example python-3.11-ml)", name)
+		msg := fmt.Sprintf("runtime name %q must be lowercase letters, digits, dots and hyphens, starting with a letter or digit", name)
+		if name != strings.ToLower(name) {
+			msg = fmt.Sprintf("runtime name %q has uppercase letters; names are lowercase letters, digits, dots and hyphens, starting with a letter or digit", name)
+		}
+		if s := SuggestName(name); s != "" {
+			return fmt.Errorf("%s; use %q", msg, s)
+		}
+		return fmt.Errorf("%s (for example python-3.11-ml)", msg)
 	case strings.HasSuffix(name, "-") || strings.HasSuffix(name, "."):
 		return fmt.Errorf("runtime name %q must not end with %q", name, name[len(name)-1:])
 	case strings.Contains(name, ".."):
 		return fmt.Errorf("runtime name %q must not contain \"..\"", name)
 	}
 	return nil
+}
+
+// SuggestName turns name into a valid runtime name (lowercase, every other
+// character a hyphen, no leading, trailing or doubled separators), or
+// returns "" when nothing valid is left.
+func SuggestName(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	s := b.String()
+	for strings.Contains(s, "--") || strings.Contains(s, "..") {
+		s = strings.ReplaceAll(strings.ReplaceAll(s, "--", "-"), "..", ".")
+	}
+	s = strings.Trim(s, "-.")
+	if CheckName(s) != nil {
+		return ""
+	}
+	return s
 }
 
 // CheckVersion returns nil when v is a semantic version without a "v"

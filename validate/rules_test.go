@@ -62,7 +62,7 @@ var ruleCases = []ruleCase{
 		{"demo/manifest.yaml", 4, 12, RuleManifestType, `"platforms" must be a list of platforms, not a string`, false},
 	}},
 	{name: "name-format", want: []want{
-		{"demo_X/manifest.yaml", 1, 7, RuleNameFormat, `runtime name "demo_X" has uppercase letters; use "demo_x"`, false},
+		{"demo_X/manifest.yaml", 1, 7, RuleNameFormat, `runtime name "demo_X" has uppercase letters; names are lowercase letters, digits, dots and hyphens, starting with a letter or digit; use "demo-x"`, false},
 	}},
 	{name: "name-dir-mismatch", want: []want{
 		{"demo/manifest.yaml", 1, 7, RuleNameDirMismatch, `name "demo2" differs from the directory name "demo"`, false},

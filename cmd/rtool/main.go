@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 
@@ -39,8 +40,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	// A failed child process (git, bash) also satisfies cli.ExitCoder; its
+	// exit status is not rtool's, and its message is the useful part.
 	var ec cli.ExitCoder
-	if errors.As(err, &ec) {
+	var childExit *exec.ExitError
+	if errors.As(err, &ec) && !errors.As(err, &childExit) {
 		if msg := ec.Error(); msg != "" {
 			fmt.Fprintln(stderr, "rtool:", msg)
 		}
