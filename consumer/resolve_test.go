@@ -151,7 +151,7 @@ func TestParseSpec(t *testing.T) {
 }
 
 func TestResolveUpstreamRegistry(t *testing.T) {
-	data, err := os.ReadFile("../../shared/fixtures/joblet-runtimes-upstream/registry.json")
+	data, err := os.ReadFile("../testdata/joblet-runtimes-upstream/registry.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,7 +100,7 @@ func TestConfigAndPickSources(t *testing.T) {
 func TestFetchOverHTTPAndOwnerRepo(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "acme/runtimes/main"), 0o755)
-	upstream, err := os.ReadFile("../../shared/fixtures/joblet-runtimes-upstream/registry.json")
+	upstream, err := os.ReadFile("../testdata/joblet-runtimes-upstream/registry.json")
 	if err != nil {
 		t.Fatal(err)
 	}

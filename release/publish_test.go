@@ -18,7 +18,7 @@ import (
 	"github.com/joblet/rtool/schema"
 )
 
-const upstreamRegistry = "../../shared/fixtures/joblet-runtimes-upstream/registry.json"
+const upstreamRegistry = "../testdata/joblet-runtimes-upstream/registry.json"
 
 // publishRepo is a bare remote whose main branch holds upstream's
 // registry.json, and a clone of it.

@@ -28,7 +28,7 @@ func TestCommittedSchemasMatchTypes(t *testing.T) {
 }
 
 func TestUpstreamRegistryRoundTrip(t *testing.T) {
-	path := filepath.Join("..", "..", "shared", "fixtures", "joblet-runtimes-upstream", "registry.json")
+	path := filepath.Join(upstreamFixture, "registry.json")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("upstream fixture: %v", err)
@@ -47,5 +47,43 @@ func TestUpstreamRegistryRoundTrip(t *testing.T) {
 	// upstream's file has no trailing newline; canonical output adds one.
 	if want := append(bytes.TrimRight(data, "\n"), '\n'); !bytes.Equal(out, want) {
 		t.Errorf("re-encoded upstream registry differs from the original")
+	}
+}
+
+// upstreamFixture is the repository's copy of the real upstream registry and
+// manifests (shared/fixtures/joblet-runtimes-upstream), so the tests run in
+// any clone.
+const upstreamFixture = "../testdata/joblet-runtimes-upstream"
+
+// TestUpstreamFixtureCopyIsExact checks the copy against the shared original
+// when it is beside the repository (as in CI), byte for byte.
+func TestUpstreamFixtureCopyIsExact(t *testing.T) {
+	original := filepath.Join("..", "..", "shared", "fixtures", "joblet-runtimes-upstream")
+	if _, err := os.Stat(original); err != nil {
+		t.Skipf("shared fixtures not beside the repository: %v", err)
+	}
+	count := 0
+	err := filepath.WalkDir(original, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(original, path)
+		want, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		got, err := os.ReadFile(filepath.Join(upstreamFixture, rel))
+		if err != nil {
+			t.Errorf("testdata copy lacks %s: %v", rel, err)
+			return nil
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("testdata copy of %s differs from shared/fixtures; copy it again", rel)
+		}
+		count++
+		return nil
+	})
+	if err != nil || count == 0 {
+		t.Fatalf("walk %s: %d files, %v", original, count, err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 // upstreamRoot is the upstream joblet-runtimes fixture: five manifests, no
 // setup scripts.
-const upstreamRoot = "../../shared/fixtures/joblet-runtimes-upstream/runtimes"
+const upstreamRoot = "../testdata/joblet-runtimes-upstream/runtimes"
 
 func TestUpstreamFixtureManifestOnly(t *testing.T) {
 	r, err := Root(context.Background(), upstreamRoot, nil, Options{ManifestOnly: true})

@@ -14,7 +14,7 @@ import (
 )
 
 const (
-	upstreamRuntimes = "../../../shared/fixtures/joblet-runtimes-upstream/runtimes"
+	upstreamRuntimes = "../../testdata/joblet-runtimes-upstream/runtimes"
 	ruleCases        = "../../validate/testdata/rules"
 )
 
