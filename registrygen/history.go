@@ -9,12 +9,12 @@ import (
 
 // HistoryProblem is one way the current registry lost published history.
 type HistoryProblem struct {
-	Kind     string `json:"kind"` // "lost" (a version or artifact disappeared) or "changed" (its checksum changed)
+	Kind     string `json:"kind"` // "lost" (a version or artifact disappeared), "changed" (its checksum changed) or "released_at" (its released_at changed)
 	Name     string `json:"name"`
 	Version  string `json:"version"`
 	Platform string `json:"platform,omitempty"` // set for a per-platform artifact
-	Old      string `json:"old,omitempty"`
-	New      string `json:"new,omitempty"`
+	Old      string `json:"old,omitempty"`      // checksum, or released_at
+	New      string `json:"new,omitempty"`      // checksum, or released_at ("" when removed)
 }
 
 func (p HistoryProblem) String() string {
@@ -22,31 +22,42 @@ func (p HistoryProblem) String() string {
 	if p.Platform != "" {
 		where += " [" + p.Platform + "]"
 	}
-	if p.Kind == "changed" {
+	switch p.Kind {
+	case "changed":
 		return fmt.Sprintf("changed %s: checksum %s → %s", where, p.Old, p.New)
+	case "released_at":
+		n := p.New
+		if n == "" {
+			n = "(none)"
+		}
+		return fmt.Sprintf("changed %s: released_at %s → %s", where, p.Old, n)
 	}
 	return "lost " + where
 }
 
 // HistoryError lists every version or artifact that disappeared or changed
-// checksum between the previous and the current registry.
+// checksum, and every released_at that changed, between the previous and
+// the current registry.
 type HistoryError struct {
 	Problems []HistoryProblem
 }
 
 func (e *HistoryError) Error() string {
-	lost, changed := 0, 0
+	lost, changed, released := 0, 0, 0
 	for _, p := range e.Problems {
-		if p.Kind == "changed" {
+		switch p.Kind {
+		case "changed":
 			changed++
-		} else {
+		case "released_at":
+			released++
+		default:
 			lost++
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "registry lost published history: %d version(s) or artifact(s) disappeared, %d checksum(s) changed; "+
+	fmt.Fprintf(&b, "registry lost published history: %d version(s) or artifact(s) disappeared, %d checksum(s) changed, %d released_at(s) rewritten; "+
 		"registry.json must only grow: merge instead of rewriting it (rtool registry merge/add), withdraw with rtool registry yank, "+
-		"and replace a checksum only with --force (recorded)", lost, changed)
+		"replace a checksum only with --force (recorded), and never edit a released_at", lost, changed, released)
 	for _, p := range e.Problems {
 		b.WriteString("\n  ")
 		b.WriteString(p.String())
@@ -56,8 +67,10 @@ func (e *HistoryError) Error() string {
 
 // CheckHistory returns a *HistoryError listing every version and artifact
 // of previous that is missing from current or has a different checksum in
-// it, or nil. A checksum change recorded in the entry's "forced" list
-// (rtool registry add --force) is accepted.
+// it, and every version whose released_at is set in previous and differs
+// in current (changed or removed), or nil. A checksum change recorded in
+// the entry's "forced" list (rtool registry add --force) is accepted; a
+// released_at change never is (filling one that previous lacked is fine).
 func CheckHistory(previous, current *schema.Registry) error {
 	var problems []HistoryProblem
 	for _, name := range sortedKeys(previous.Runtimes) {
@@ -75,6 +88,9 @@ func CheckHistory(previous, current *schema.Registry) error {
 			}
 			if pe.Checksum != "" && pe.Checksum != ce.Checksum && !forcedPath(ce.Forced, "", pe.Checksum, ce.Checksum) {
 				problems = append(problems, HistoryProblem{Kind: "changed", Name: name, Version: v, Old: pe.Checksum, New: ce.Checksum})
+			}
+			if pe.ReleasedAt != "" && pe.ReleasedAt != ce.ReleasedAt {
+				problems = append(problems, HistoryProblem{Kind: "released_at", Name: name, Version: v, Old: pe.ReleasedAt, New: ce.ReleasedAt})
 			}
 			for _, p := range sortedKeys(pe.Artifacts) {
 				pa, ca := pe.Artifacts[p], ce.Artifacts[p]

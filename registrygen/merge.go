@@ -33,7 +33,7 @@ const (
 	ChangeAdded         ChangeKind = "added"          // a new version
 	ChangeArtifactAdded ChangeKind = "artifact-added" // a new platform artifact of an existing version
 	ChangeFilled        ChangeKind = "filled"         // a field that was empty is now set
-	ChangeReleasedAt    ChangeKind = "released-at"    // released_at moved to an earlier fragment's time
+	ChangeReleasedAt    ChangeKind = "released-at"    // released_at of an incomplete entry moved to an earlier fragment's time
 	ChangeYanked        ChangeKind = "yanked"         // the version is yanked
 	ChangeForced        ChangeKind = "forced"         // a checksum was replaced with Force (recorded)
 	ChangeReplaced      ChangeKind = "replaced"       // another field was replaced with Force
@@ -121,9 +121,15 @@ func (e *ConflictError) Error() string {
 //   - a field set on both sides must be equal; the same version with a
 //     different checksum (top-level or per platform) is a ConflictError
 //     naming both, unless Force, which replaces it and records the change;
-//   - released_at becomes the earliest of the two; a yank is kept (never
-//     undone by a fragment without it); of two yanks the earlier is kept;
-//     forced records are united;
+//   - released_at, once set, is never changed on an entry that is Complete
+//     in base (published: it has the top-level checksum and an artifact for
+//     every platform it lists, or no artifacts at all, upstream's shape);
+//     an entry still being assembled from per-platform fragments takes the
+//     earliest of the two, so fragments merge in any order to the same
+//     bytes (the entry completes only with its last fragment); base without
+//     released_at takes incoming's;
+//   - a yank is kept (never undone by a fragment without it); of two yanks
+//     the earlier is kept; forced records are united;
 //   - unknown keys are united; registry-level unknown keys in base win;
 //   - updated_at changes only when something changed, to the latest of
 //     base's and incoming's updated_at and the times of what changed.
@@ -229,6 +235,27 @@ func Merge(base, incoming *schema.Registry, opts MergeOptions) (*schema.Registry
 	return out, m.changes, nil
 }
 
+// Complete reports whether a version entry is whole, as a published one
+// is: it has the top-level download (checksum) and either an artifact for
+// every platform it lists or no artifacts at all (upstream's shape, the
+// source package only). An entry merged from per-platform fragments is
+// complete once the last platform's fragment is in. Merge never changes the
+// released_at of an entry that is complete in its base.
+func Complete(e *schema.RegistryEntry) bool {
+	if e == nil || e.Checksum == "" {
+		return false
+	}
+	if len(e.Artifacts) == 0 {
+		return true
+	}
+	for _, p := range e.Platforms {
+		if e.Artifacts[p] == nil {
+			return false
+		}
+	}
+	return true
+}
+
 type merger struct {
 	opts      MergeOptions
 	changes   Changes
@@ -319,6 +346,8 @@ func (m *merger) entry(name, v string, b, in *schema.RegistryEntry) *schema.Regi
 			mut().ReleasedAt = in.ReleasedAt
 			change(ChangeFilled, "", "released_at "+in.ReleasedAt)
 			m.times = append(m.times, in.ReleasedAt)
+		case Complete(b):
+			// Published: its released_at is history and stays.
 		case parseTime(in.ReleasedAt).Before(parseTime(b.ReleasedAt)):
 			mut().ReleasedAt = in.ReleasedAt
 			change(ChangeReleasedAt, "", b.ReleasedAt+" → "+in.ReleasedAt)

@@ -192,6 +192,10 @@ func (v *verifier) file(at, u, checksum string, size int64) {
 }
 
 // rehash compares a local copy of a download with its registry fields.
+// The bytes are hashed whatever they hold, so a file that is not a
+// readable tarball (truncated, replaced) is a finding naming both
+// checksums, never an I/O error; only then is the tarball inspected, and a
+// failed inspection is a finding too.
 func (v *verifier) rehash(ctx context.Context, at, u, checksum string, size, unpacked, entries int64) error {
 	if u == "" {
 		return nil
@@ -200,7 +204,9 @@ func (v *verifier) rehash(ctx context.Context, at, u, checksum string, size, unp
 	if !ok {
 		return nil
 	}
+	inspect := unpacked != 0 || entries != 0
 	got, seen := v.hashed[file]
+	var unreadable error
 	if !seen {
 		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
 			v.hashed[file] = nil
@@ -208,8 +214,13 @@ func (v *verifier) rehash(ctx context.Context, at, u, checksum string, size, unp
 			return nil
 		}
 		var err error
-		if unpacked != 0 || entries != 0 {
-			got, err = InspectArtifact(ctx, file)
+		if inspect {
+			// One pass hashes and inspects; if the bytes are no tarball,
+			// hash them alone to name what they are.
+			if got, err = InspectArtifact(ctx, file); err != nil && ctx.Err() == nil && !errors.Is(err, fs.ErrNotExist) {
+				unreadable = err
+				got, err = HashFile(ctx, file)
+			}
 		} else {
 			got, err = HashFile(ctx, file)
 		}
@@ -228,15 +239,26 @@ func (v *verifier) rehash(ctx context.Context, at, u, checksum string, size, unp
 	if got.Size != size {
 		v.problem(at+jsonPath("size"), "%s is %d bytes, the registry says %d", file, got.Size, size)
 	}
-	if (unpacked != 0 || entries != 0) && got.Entries == 0 && got.UnpackedSize == 0 {
-		// Hashed earlier without inspecting (same file as the top-level download).
+	if !inspect {
+		return nil
+	}
+	if unreadable == nil && got.Entries == 0 && got.UnpackedSize == 0 {
+		// Hashed earlier without inspecting (same file as the top-level
+		// download), or found unreadable before.
 		insp, err := InspectArtifact(ctx, file)
-		if err != nil {
-			v.problem(at, "%v", err)
-			return nil
+		switch {
+		case err != nil && (ctx.Err() != nil || errors.Is(err, fs.ErrNotExist)):
+			return err
+		case err != nil:
+			unreadable = err
+		default:
+			got = insp
+			v.hashed[file] = insp
 		}
-		got = insp
-		v.hashed[file] = insp
+	}
+	if unreadable != nil {
+		v.problem(at, "%v", unreadable)
+		return nil
 	}
 	if unpacked != 0 && got.UnpackedSize != unpacked {
 		v.problem(at+jsonPath("unpacked_size"), "%s unpacks to %d bytes, the registry says %d", file, got.UnpackedSize, unpacked)

@@ -63,8 +63,9 @@ func registryCommands() []*cli.Command {
 				Name:  "verify",
 				Usage: "check the registry's schema and consistency, and that it kept its history",
 				Description: "With --previous (e.g. the base branch's registry.json) fails listing every version or artifact\n" +
-					"that disappeared or changed checksum. With --artifacts re-hashes the files in DIR named by the\n" +
-					"download URLs' base names. Exit status: 0 ok, 1 problems, 2 usage or I/O errors.",
+					"that disappeared or changed checksum, and every released_at that changed. With --artifacts re-hashes\n" +
+					"the files in DIR named by the download URLs' base names; a file that differs or is no readable .tar.gz\n" +
+					"is a problem. Exit status: 0 ok, 1 problems, 2 usage or I/O errors.",
 				Flags: []cli.Flag{
 					registryFlag,
 					&cli.StringFlag{Name: "previous", Usage: "an older registry.json whose versions must all still be there, unchanged"},
@@ -132,12 +133,44 @@ func loadOrNew(path string) (*schema.Registry, bool, error) {
 	return r, true, nil
 }
 
-// mergeResult is the --json output of add and merge.
+// mergeResult is the --json output of add and merge, also when the merge
+// is refused (ok false, exit 1): then conflicts lists what a published
+// version would have changed, problems what is broken in the registry or a
+// fragment, and error is the message that also goes to stderr.
 type mergeResult struct {
-	Registry string              `json:"registry"`
-	Created  bool                `json:"created"`
-	Changed  bool                `json:"changed"`
-	Changes  registrygen.Changes `json:"changes"`
+	OK        bool                   `json:"ok"`
+	Registry  string                 `json:"registry"`
+	Created   bool                   `json:"created"`
+	Changed   bool                   `json:"changed"`
+	Changes   registrygen.Changes    `json:"changes"`
+	Conflicts []registrygen.Conflict `json:"conflicts"`
+	Problems  registrygen.Errors     `json:"problems"`
+	Error     string                 `json:"error,omitempty"`
+}
+
+// refuseMerge returns err, the reason add or merge refused to merge (exit
+// 1); with --json it first writes the refusal as the command's one
+// document on stdout.
+func refuseMerge(c *cli.Context, path string, err error) error {
+	if !c.Bool("json") {
+		return err
+	}
+	res := mergeResult{Registry: path, Changes: registrygen.Changes{}, Conflicts: []registrygen.Conflict{}, Problems: registrygen.Errors{}, Error: err.Error()}
+	var ce *registrygen.ConflictError
+	var perrs registrygen.Errors
+	var perr *registrygen.Error
+	switch {
+	case errors.As(err, &ce):
+		res.Conflicts = ce.Conflicts
+	case errors.As(err, &perrs):
+		res.Problems = perrs
+	case errors.As(err, &perr):
+		res.Problems = registrygen.Errors{perr}
+	}
+	if werr := writeJSON(c.App.Writer, res); werr != nil {
+		return werr
+	}
+	return err
 }
 
 // mergeAndWrite merges fragments into the registry at path and writes it
@@ -151,7 +184,7 @@ func mergeAndWrite(c *cli.Context, path string, fragments []*schema.Registry, op
 	defer unlock()
 	base, existed, err := loadOrNew(path)
 	if err != nil {
-		return err
+		return refuseMerge(c, path, err)
 	}
 	r := base
 	var all registrygen.Changes
@@ -159,7 +192,7 @@ func mergeAndWrite(c *cli.Context, path string, fragments []*schema.Registry, op
 		var changes registrygen.Changes
 		r, changes, err = registrygen.Merge(r, f, opts)
 		if err != nil {
-			return fmt.Errorf("%w\nregistry %s left unchanged", err, path)
+			return refuseMerge(c, path, fmt.Errorf("%w\nregistry %s left unchanged", err, path))
 		}
 		all = append(all, changes...)
 	}
@@ -168,7 +201,8 @@ func mergeAndWrite(c *cli.Context, path string, fragments []*schema.Registry, op
 			return usageError("%v", err)
 		}
 	}
-	res := mergeResult{Registry: path, Created: !existed, Changed: len(all) > 0, Changes: all}
+	res := mergeResult{OK: true, Registry: path, Created: !existed, Changed: len(all) > 0, Changes: all,
+		Conflicts: []registrygen.Conflict{}, Problems: registrygen.Errors{}}
 	if res.Changes == nil {
 		res.Changes = registrygen.Changes{}
 	}
@@ -258,7 +292,7 @@ func runRegistryMerge(c *cli.Context) error {
 			return usageError("registry merge: %v", err)
 		}
 		if err != nil {
-			return err
+			return refuseMerge(c, c.String("registry"), err)
 		}
 		fragments = append(fragments, f)
 	}
@@ -374,13 +408,16 @@ func runRegistryDiff(c *cli.Context) error {
 	return d.WriteText(c.App.Writer)
 }
 
-// yankResult is the --json output of yank.
+// yankResult is the --json output of yank, also when it is refused (ok
+// false, exit 1; error is the message that also goes to stderr).
 type yankResult struct {
+	OK       bool         `json:"ok"`
 	Registry string       `json:"registry"`
 	Name     string       `json:"name"`
 	Version  string       `json:"version"`
 	Changed  bool         `json:"changed"`
 	Yanked   *schema.Yank `json:"yanked"`
+	Error    string       `json:"error,omitempty"`
 }
 
 func runRegistryYank(c *cli.Context) error {
@@ -404,16 +441,24 @@ func runRegistryYank(c *cli.Context) error {
 		return usageError("registry yank: %v", err)
 	}
 	defer unlock()
+	refuse := func(err error) error {
+		if c.Bool("json") {
+			if werr := writeJSON(c.App.Writer, yankResult{Registry: path, Name: tag.Name, Version: tag.Version, Error: err.Error()}); werr != nil {
+				return werr
+			}
+		}
+		return err
+	}
 	r, err := registrygen.Load(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return usageError("registry yank: %v", err)
 	}
 	if err != nil {
-		return err
+		return refuse(err)
 	}
 	out, err := registrygen.Yank(r, tag.Name, tag.Version, c.String("reason"), now)
 	if err != nil {
-		return err
+		return refuse(err)
 	}
 	e := out.Runtimes[tag.Name][tag.Version]
 	changed := out != r
@@ -423,7 +468,7 @@ func runRegistryYank(c *cli.Context) error {
 		}
 	}
 	if c.Bool("json") {
-		return writeJSON(c.App.Writer, yankResult{Registry: path, Name: tag.Name, Version: tag.Version, Changed: changed, Yanked: e.Yanked})
+		return writeJSON(c.App.Writer, yankResult{OK: true, Registry: path, Name: tag.Name, Version: tag.Version, Changed: changed, Yanked: e.Yanked})
 	}
 	if changed {
 		fmt.Fprintf(c.App.Writer, "yanked %s: %s\n", tag, e.Yanked.Reason)

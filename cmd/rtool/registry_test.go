@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -370,5 +371,163 @@ func TestRegistryConcurrentAdds(t *testing.T) {
 	}
 	if got := len(r.Runtimes["rt"]); got != n {
 		t.Errorf("%d of %d versions survived concurrent adds", got, n)
+	}
+}
+
+// TestRegistryVerifyTamperedArtifact: an artifact replaced by bytes that
+// are not gzip is a finding (exit 1) naming the file and both checksums.
+func TestRegistryVerifyTamperedArtifact(t *testing.T) {
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "registry.json")
+	src := filepath.Join(dir, "rt-1.0.0.tar.gz")
+	art := filepath.Join(dir, "rt-1.0.0-debian-amd64.tar.gz")
+	writeTarGz(t, src, "name: rt\n")
+	writeTarGz(t, art, "name: rt\nversion: \"1.0.0\"\n")
+	code, out, errOut := rtoolRegistry(t, "add", "--registry", reg, "--name", "rt", "--version", "1.0.0",
+		"--source", src, "--artifact", art, "--url", "https://e.com/{tag}/{file}", "--time", "2026-02-03T04:05:06Z")
+	expectExit(t, "add", code, exitOK, out, errOut)
+	r, err := registrygen.Load(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expected := r.Runtimes["rt"]["1.0.0"].Artifacts["debian-amd64"].Checksum
+	if err := os.WriteFile(art, []byte("tamper"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	actual := "sha256:" + fmt.Sprintf("%x", sha256.Sum256([]byte("tamper")))
+	code, out, errOut = rtoolRegistry(t, "verify", "--registry", reg, "--artifacts", dir)
+	expectExit(t, "verify tampered", code, exitFindings, out, errOut)
+	for _, want := range []string{art, expected, actual} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify output lacks %q:\nstdout:\n%s\nstderr:\n%s", want, out, errOut)
+		}
+	}
+	code, out, errOut = rtoolRegistry(t, "verify", "--registry", reg, "--artifacts", dir, "--json")
+	expectExit(t, "verify tampered --json", code, exitFindings, out, errOut)
+	var v struct {
+		OK       bool
+		Problems []struct{ Message string }
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil || v.OK || len(v.Problems) == 0 {
+		t.Errorf("verify --json: %v\n%s", err, out)
+	}
+}
+
+// TestRegistryVerifyPreviousReleasedAt: verify --previous fails on a
+// published released_at that was rewritten.
+func TestRegistryVerifyPreviousReleasedAt(t *testing.T) {
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "registry.json")
+	src := filepath.Join(dir, "rt-1.0.0.tar.gz")
+	writeTarGz(t, src, "name: rt\n")
+	code, out, errOut := rtoolRegistry(t, "add", "--registry", reg, "--name", "rt", "--version", "1.0.0",
+		"--source", src, "--url", "https://e.com/{tag}/{file}", "--time", "2026-02-03T04:05:06Z")
+	expectExit(t, "add", code, exitOK, out, errOut)
+	prev := filepath.Join(dir, "previous.json")
+	data := readFile(t, reg)
+	if err := os.WriteFile(prev, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(reg, bytes.Replace(data, []byte(`"released_at": "2026-02-03T04:05:06Z"`), []byte(`"released_at": "2026-01-01T00:00:00Z"`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = rtoolRegistry(t, "verify", "--registry", reg, "--previous", prev)
+	expectExit(t, "verify rewritten released_at", code, exitFindings, out, errOut)
+	if !strings.Contains(out, "changed rt@1.0.0: released_at 2026-02-03T04:05:06Z → 2026-01-01T00:00:00Z") {
+		t.Errorf("verify output:\n%s", out)
+	}
+}
+
+// TestRegistryJSONOnRefusal: add and merge with --json print one document
+// on stdout also when the merge is refused; the message stays on stderr.
+func TestRegistryJSONOnRefusal(t *testing.T) {
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "registry.json")
+	src := filepath.Join(dir, "rt-1.0.0.tar.gz")
+	writeTarGz(t, src, "name: rt\n")
+	add := []string{"add", "--registry", reg, "--name", "rt", "--version", "1.0.0", "--source", src,
+		"--url", "https://e.com/{tag}/{file}", "--time", "2026-02-03T04:05:06Z", "--json"}
+	code, out, errOut := rtoolRegistry(t, add...)
+	expectExit(t, "add", code, exitOK, out, errOut)
+	var ok struct {
+		OK        *bool
+		Registry  string
+		Conflicts []registrygen.Conflict
+	}
+	if err := json.Unmarshal([]byte(out), &ok); err != nil || ok.OK == nil || !*ok.OK || ok.Registry != reg || ok.Conflicts == nil {
+		t.Errorf("add --json: %v\n%s", err, out)
+	}
+	published := readFile(t, reg)
+	old, err := registrygen.Load(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldSum := old.Runtimes["rt"]["1.0.0"].Checksum
+
+	// A rebuilt source package with the same version: refused.
+	rebuilt := filepath.Join(dir, "rebuilt", "rt-1.0.0.tar.gz")
+	os.MkdirAll(filepath.Dir(rebuilt), 0o755)
+	writeTarGz(t, rebuilt, "name: rt\n# rebuilt\n")
+	frag := filepath.Join(dir, "fragment.json")
+	fragAdd := append([]string{}, add...)
+	fragAdd[2], fragAdd[8] = frag, rebuilt
+	code, out, errOut = rtoolRegistry(t, fragAdd...)
+	expectExit(t, "fragment", code, exitOK, out, errOut)
+
+	type refusal struct {
+		OK        *bool
+		Registry  string
+		Conflicts []registrygen.Conflict
+	}
+	check := func(what string, args []string) {
+		t.Helper()
+		code, out, errOut := rtoolRegistry(t, args...)
+		expectExit(t, what, code, exitFindings, out, errOut)
+		var res refusal
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("%s --json: stdout is not one JSON document (%v):\n%q", what, err, out)
+		}
+		if res.OK == nil || *res.OK || res.Registry != reg || len(res.Conflicts) != 1 ||
+			res.Conflicts[0].Field != "checksum" || res.Conflicts[0].Existing != oldSum {
+			t.Errorf("%s --json: %+v\n%s", what, res, out)
+		}
+		if !strings.Contains(errOut, "left unchanged") || !strings.Contains(errOut, oldSum) {
+			t.Errorf("%s: stderr %q", what, errOut)
+		}
+		if !bytes.Equal(readFile(t, reg), published) {
+			t.Errorf("%s: refused merge modified the registry", what)
+		}
+	}
+	addRebuilt := append([]string{}, add...)
+	addRebuilt[8] = rebuilt
+	check("add", addRebuilt)
+	check("merge", []string{"merge", "--registry", reg, frag, "--json"})
+
+	// Other refusals (exit 1) give a document too: a broken fragment, a
+	// yank of a version that is not there.
+	broken := filepath.Join(dir, "broken.json")
+	os.WriteFile(broken, []byte("{\n  \"version\": \"1\",\n  \"updated_at\": \"2026-01-01T00:00:00Z\",\n  \"runtimes\": {\"a\": {\"1.0\": {}}}\n}\n"), 0o644)
+	code, out, errOut = rtoolRegistry(t, "merge", "--registry", reg, broken, "--json")
+	expectExit(t, "merge broken", code, exitFindings, out, errOut)
+	var b struct {
+		OK       *bool
+		Problems []registrygen.Error
+	}
+	if err := json.Unmarshal([]byte(out), &b); err != nil || b.OK == nil || *b.OK || len(b.Problems) == 0 || b.Problems[0].Line != 4 {
+		t.Errorf("merge broken --json: %v\n%q", err, out)
+	}
+	code, out, errOut = rtoolRegistry(t, "yank", "rt@9.9.9", "--reason", "x", "--registry", reg, "--json")
+	expectExit(t, "yank unknown", code, exitFindings, out, errOut)
+	var y struct {
+		OK    *bool
+		Error string
+	}
+	if err := json.Unmarshal([]byte(out), &y); err != nil || y.OK == nil || *y.OK || !strings.Contains(y.Error, "9.9.9") || !strings.Contains(errOut, "9.9.9") {
+		t.Errorf("yank unknown --json: %v\n%q\n%q", err, out, errOut)
+	}
+	code, out, errOut = rtoolRegistry(t, "yank", "rt@1.0.0", "--reason", "x", "--registry", reg, "--json")
+	expectExit(t, "yank", code, exitOK, out, errOut)
+	if err := json.Unmarshal([]byte(out), &y); err != nil || y.OK == nil || !*y.OK {
+		t.Errorf("yank --json: %v\n%q", err, out)
 	}
 }
