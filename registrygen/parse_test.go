@@ -17,7 +17,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
-const upstreamRegistry = "../../shared/fixtures/joblet-runtimes-upstream/registry.json"
+const upstreamRegistry = "../testdata/joblet-runtimes-upstream/registry.json"
 
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {

@@ -18,7 +18,7 @@ import (
 	"github.com/joblet/rtool/schema"
 )
 
-const upstreamRegistryJSON = "../../../shared/fixtures/joblet-runtimes-upstream/registry.json"
+const upstreamRegistryJSON = "../../testdata/joblet-runtimes-upstream/registry.json"
 
 func rtoolRegistry(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
