@@ -30,9 +30,11 @@ type RunOptions struct {
 	JobBase string
 	// TmpSize bounds the job's /tmp tmpfs (default 256m).
 	TmpSize string
-	Stdin   io.Reader
-	Stdout  io.Writer
-	Stderr  io.Writer
+	// RootSize bounds the tmpfs that is the job's / (default 64m).
+	RootSize string
+	Stdin    io.Reader
+	Stdout   io.Writer
+	Stderr   io.Writer
 }
 
 // Job is what Run would run: the install it picked and the sandbox mounts
@@ -108,9 +110,9 @@ func depth(p string) int { return strings.Count(filepath.Clean(p), "/") }
 
 // Run runs opts.Args inside a fresh job root with the runtime's mounts, in
 // new mount and PID namespaces (package sandbox), and returns the command's
-// exit code. The job root is an empty temporary directory with /proc, a
-// minimal /dev, a tmpfs /tmp and the runtime mounts; it is removed
-// afterwards.
+// exit code. The job root is a size-bounded tmpfs on an empty temporary
+// directory, with /proc, a minimal /dev, a tmpfs /tmp and the runtime
+// mounts; the directory is removed afterwards.
 func Run(ctx context.Context, opts RunOptions) (int, error) {
 	if len(opts.Args) == 0 {
 		return -1, fmt.Errorf("no command to run; write it after --, for example: rtool runtime run python-3.11 -- python3 -V")
@@ -129,8 +131,14 @@ func Run(ctx context.Context, opts RunOptions) (int, error) {
 	if err := os.Chmod(jobRoot, 0o755); err != nil {
 		return -1, err
 	}
+	rootSize := opts.RootSize
+	if rootSize == "" {
+		rootSize = "64m"
+	}
 	code, runErr := sandbox.Run(ctx, sandbox.Spec{
-		Root: jobRoot, Mounts: job.Mounts, Proc: true, Dev: true,
+		// The job's / is a size-bounded tmpfs: what the job writes outside
+		// its mounts never reaches the host and vanishes with the job.
+		Root: jobRoot, RootTmpfs: "mode=755,size=" + rootSize, Mounts: job.Mounts, Proc: true, Dev: true,
 		Hostname: job.Runtime.Name,
 		Args:     opts.Args, Env: job.Env, Dir: opts.Dir,
 		Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr,

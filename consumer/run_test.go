@@ -57,6 +57,8 @@ func TestRunInJob(t *testing.T) {
 		{"exit code is returned", "tools", nil, `exit 7`, 7, ""},
 		{"read-only mount refuses writes", "tools", nil,
 			`touch /opt/data/new 2>/dev/null && echo wrote; touch /bin/new 2>/dev/null && echo wrote; echo done`, 0, "done\n"},
+		{"writes to / stay in the job's tmpfs and the exit code is the job's", "tools", nil,
+			`echo x > /x && echo y > /opt/f && cat /x /opt/f`, 0, "x\ny\n"},
 		{"tmp is writable, job root is private", "tools", nil,
 			`echo hi > /tmp/f && cat /tmp/f; ls /; id -u`, 0, "hi\nbin\ndev\nlib\nlib64\nopt\nproc\ntmp\n0\n"},
 		{"pid namespace: pid 1 is the sandbox's init, not the host's", "tools", nil, `cat /proc/1/comm`, 0, "consumer.test\n"},

@@ -74,6 +74,11 @@ func assemble(spec *Spec) error {
 			return err
 		}
 	}
+	if spec.RootTmpfs != "" {
+		if err := unix.Mount("tmpfs", root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, spec.RootTmpfs); err != nil {
+			return fmt.Errorf("mount tmpfs (%s) at the root %s: %w", spec.RootTmpfs, root, err)
+		}
+	}
 	if spec.Proc {
 		if err := mountOne(root, Mount{Type: "proc", Target: "/proc", NoSuid: true, NoDev: true}); err != nil {
 			return err

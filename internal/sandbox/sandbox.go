@@ -43,9 +43,14 @@ type Overlay struct {
 type Spec struct {
 	Root    string   `json:"root"`
 	Overlay *Overlay `json:"overlay,omitempty"`
-	Mounts  []Mount  `json:"mounts,omitempty"`
-	Proc    bool     `json:"proc,omitempty"`
-	Dev     bool     `json:"dev,omitempty"`
+	// RootTmpfs, when set, mounts a tmpfs with these options (for example
+	// "mode=755,size=64m") at Root before anything else, so the process's
+	// writes outside its mounts are bounded and vanish with the sandbox
+	// instead of landing in the host directory. Not with Overlay.
+	RootTmpfs string  `json:"root_tmpfs,omitempty"`
+	Mounts    []Mount `json:"mounts,omitempty"`
+	Proc      bool    `json:"proc,omitempty"`
+	Dev       bool    `json:"dev,omitempty"`
 	// NoNetwork gives the process a network namespace of its own with
 	// nothing but a loopback interface that is down.
 	NoNetwork bool     `json:"no_network,omitempty"`
@@ -75,6 +80,9 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	}
 	if spec.Root == "" {
 		return -1, errors.New("sandbox: no root directory given")
+	}
+	if spec.RootTmpfs != "" && spec.Overlay != nil {
+		return -1, errors.New("sandbox: RootTmpfs and Overlay both set; choose one as the root")
 	}
 	payload, err := json.Marshal(spec)
 	if err != nil {

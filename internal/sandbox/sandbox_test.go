@@ -124,6 +124,33 @@ func TestOverlayLeavesLowerUntouched(t *testing.T) {
 	}
 }
 
+func TestRootTmpfsKeepsWritesOffTheHost(t *testing.T) {
+	testenv.RequireRoot(t)
+	root := t.TempDir()
+	// the root's own symlinks would be hidden by the tmpfs: bind what sh needs
+	var mounts []Mount
+	for _, dir := range []string{"/usr", "/lib", "/lib64"} {
+		mounts = append(mounts, Mount{Source: dir, Target: dir, ReadOnly: true})
+	}
+	var out bytes.Buffer
+	code, err := Run(context.Background(), Spec{
+		Root: root, RootTmpfs: "mode=755,size=1m", Mounts: mounts,
+		Args: []string{"/usr/bin/sh", "-c", "echo x > /written && cat /written; head -c 2000000 /dev/zero > /big 2>/dev/null || echo full"},
+		Env:  []string{"PATH=/usr/bin"}, Stdout: &out, Dev: true,
+	})
+	if err != nil || code != 0 {
+		t.Fatalf("Run = %d, %v", code, err)
+	}
+	if out.String() != "x\nfull\n" {
+		t.Errorf("stdout = %q, want the write to work and the size bound to hold", out.String())
+	}
+	for _, name := range []string{"written", "big", "usr", "dev"} {
+		if _, err := os.Lstat(filepath.Join(root, name)); err == nil {
+			t.Errorf("%s reached the host directory", name)
+		}
+	}
+}
+
 func TestCancelKillsNamespace(t *testing.T) {
 	testenv.RequireRoot(t)
 	before := mountinfo(t)
