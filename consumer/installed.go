@@ -95,7 +95,8 @@ func FindInstalled(root string, spec Spec) (*InstalledRuntime, error) {
 		}
 		msg := fmt.Sprintf("runtime '%s' is not installed in %s", spec.Name, root)
 		if c := closeNames(spec.Name, names); len(c) > 0 {
-			msg += "; did you mean " + strings.Join(c, ", ") + "?"
+			// a likely typo: suggest the installed names, not installing the typo
+			return nil, fmt.Errorf("%s; did you mean %s?", msg, strings.Join(c, ", "))
 		}
 		return nil, fmt.Errorf("%s (install it with: rtool runtime install %s)", msg, spec)
 	}

@@ -296,13 +296,18 @@ func closeNames(name string, names []string) []string {
 	seen := map[string]bool{}
 	var cs []cand
 	limit := max(2, len(name)/3)
+	// separators ignored: "python3" is close to "python-3.11"
+	squash := strings.NewReplacer("-", "", ".", "", "_", "").Replace
+	sq := squash(name)
 	for _, n := range names {
 		if seen[n] {
 			continue
 		}
 		seen[n] = true
 		d := editDistance(name, n)
-		if d <= limit || strings.Contains(n, name) || strings.Contains(name, n) {
+		sn := squash(n)
+		prefix := len(sq) >= 3 && (strings.HasPrefix(sn, sq) || strings.HasPrefix(sq, sn))
+		if d <= limit || prefix || strings.Contains(n, name) || strings.Contains(name, n) {
 			cs = append(cs, cand{n, d})
 		}
 	}

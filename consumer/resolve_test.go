@@ -69,6 +69,7 @@ func TestResolve(t *testing.T) {
 		{"python-3.11", "amzn-arm64", "error: no artifact for platform amzn-arm64", false, false},
 		{"python-3.11", "amzn-arm64", "error: 1.3.0 (debian-amd64, rhel-arm64)", false, false},
 		{"pyhton-3.11", "debian-amd64", "error: did you mean python-3.11", false, false},
+		{"python3", "debian-amd64", "error: did you mean python-3.11", false, false},
 		{"python-3.12", "debian-amd64", "error: runtime 'python-3.12' not found", false, false},
 		{"pre-only", "debian-amd64", "error: no stable version", false, false},
 		{"python-3.11", "windows-amd64", "error: platform \"windows-amd64\"", false, false},

@@ -202,15 +202,18 @@ func (s Sources) FetchAll(ctx context.Context, srcs []Source, warn func(string))
 				return nil, ctx.Err()
 			}
 			errs = append(errs, err)
-			if warn != nil {
-				warn(err.Error())
-			}
 			continue
 		}
 		out = append(out, l)
 	}
 	if len(out) == 0 {
+		// every source failed: the error says it once, no warnings too
 		return nil, errors.Join(errs...)
+	}
+	if warn != nil {
+		for _, err := range errs {
+			warn(fmt.Sprintf("%v (skipped; searching the other registries)", err))
+		}
 	}
 	return out, nil
 }

@@ -333,7 +333,7 @@ func runtimeRemove(c *cli.Context) error {
 	}
 	tag, err := schema.ParseTag(arg)
 	if err != nil {
-		return usageError("runtime remove: %v (remove needs an exact version; see rtool runtime list)", err)
+		return usageError("runtime remove: %q is not NAME@X.Y.Z: remove needs an exact version, for example %s@1.0.0 (see rtool runtime list)", arg, strings.SplitN(arg, "@", 2)[0])
 	}
 	dir, err := consumer.Remove(c.Context, c.String("root"), tag.Name, tag.Version)
 	if err != nil {
