@@ -20,6 +20,9 @@ type ExtractOptions struct {
 	MaxUnpackedSize int64 // from the registry's unpacked_size; 0 = absolute ceiling only
 	MaxEntries      int64 // from the registry's entries; 0 = absolute ceiling only
 	Concurrency     int   // pgzip read-ahead blocks of 512 KiB; 0 = 4
+	// SkipHash leaves Stats.SHA256 empty instead of hashing the input, for
+	// a caller that hashes the bytes it feeds in itself.
+	SkipHash bool
 }
 
 // node is what the extractor knows about a path it created.
@@ -128,7 +131,7 @@ func (x *extractor) cleanup() {
 }
 
 func (x *extractor) run(gz io.Reader) (Stats, error) {
-	s, err := openStream(x.ctx, gz, x.opts.Concurrency)
+	s, err := openStream(x.ctx, gz, x.opts.Concurrency, !x.opts.SkipHash)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -459,7 +462,7 @@ func Inspect(ctx context.Context, path string) (Stats, error) {
 		return Stats{}, err
 	}
 	defer f.Close()
-	s, err := openStream(ctx, f, 0)
+	s, err := openStream(ctx, f, 0, true)
 	if err != nil {
 		return Stats{}, fmt.Errorf("%s: %w", path, err)
 	}

@@ -3,6 +3,8 @@ package archive
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -326,3 +328,21 @@ func TestExtractSourceError(t *testing.T) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+func TestExtractSkipHash(t *testing.T) {
+	data := tgz(file("f", "x"), file("g", "y"))()
+	sum := sha256.Sum256(data)
+	for _, skip := range []bool{false, true} {
+		_, st, err := extractInSandbox(t, data, ExtractOptions{SkipHash: skip})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := hex.EncodeToString(sum[:])
+		if skip {
+			want = ""
+		}
+		if st.SHA256 != want || st.Size != int64(len(data)) || st.Entries != 2 || st.UnpackedSize != 2 {
+			t.Errorf("SkipHash %v: Stats %+v, want sha256 %q, size %d, 2 entries of 1 byte", skip, st, want, len(data))
+		}
+	}
+}

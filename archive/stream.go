@@ -32,7 +32,8 @@ const (
 	readBlock  = 512 << 10
 )
 
-// rawReader counts and hashes the compressed bytes as they are read.
+// rawReader counts and (unless h is nil) hashes the compressed bytes as
+// they are read.
 type rawReader struct {
 	r   io.Reader
 	h   hash.Hash
@@ -46,7 +47,9 @@ func (r *rawReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	n, err := r.r.Read(p)
-	r.h.Write(p[:n])
+	if r.h != nil {
+		r.h.Write(p[:n])
+	}
 	r.n.Add(int64(n))
 	if err != nil && err != io.EOF && r.err == nil {
 		r.err = err
@@ -88,11 +91,15 @@ type stream struct {
 	dec *decReader
 }
 
-func openStream(ctx context.Context, src io.Reader, blocks int) (*stream, error) {
+// openStream starts reading src; hash says whether to compute its sha256.
+func openStream(ctx context.Context, src io.Reader, blocks int, hash bool) (*stream, error) {
 	if blocks <= 0 {
 		blocks = 4
 	}
-	raw := &rawReader{r: src, h: sha256.New(), ctx: ctx}
+	raw := &rawReader{r: src, ctx: ctx}
+	if hash {
+		raw.h = sha256.New()
+	}
 	br := bufio.NewReaderSize(raw, 256<<10)
 	zr, err := pgzip.NewReaderN(br, readBlock, blocks)
 	if err != nil {
@@ -176,5 +183,7 @@ func (s *stream) finish() error {
 
 func (s *stream) stats(st *Stats) {
 	st.Size = s.raw.n.Load()
-	st.SHA256 = hex.EncodeToString(s.raw.h.Sum(nil))
+	if s.raw.h != nil {
+		st.SHA256 = hex.EncodeToString(s.raw.h.Sum(nil))
+	}
 }
