@@ -10,7 +10,7 @@ TESTFLAGS ?= -timeout 80m
 all: build
 
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/rtool
+	$(GO) build -trimpath -buildvcs=auto -o $(BIN) ./cmd/rtool
 
 setup:
 	@if [ "$$(id -u)" = 0 ]; then ./scripts/setup-host.sh; else echo "make setup: not root, skipping host packages (root-only tests will skip)" >&2; fi

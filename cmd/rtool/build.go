@@ -145,7 +145,7 @@ func newBuilderConfig(c *cli.Context) (*builder.Builder, *builder.Config, error)
 	}
 	b := builder.New(cfg, builder.Options{
 		CacheDir:        c.String("cache"),
-		ToolVersion:     toolVersion(),
+		ToolVersion:     buildToolVersion(),
 		Stderr:          c.App.ErrWriter,
 		Timeout:         timeout,
 		SourceDateEpoch: os.Getenv("SOURCE_DATE_EPOCH"),
@@ -181,15 +181,18 @@ func buildAction(c *cli.Context) error {
 	var results []*builder.Result
 	failed := 0
 	if c.Bool("check-reproducible") {
-		// Sequential: each check is two builds already.
+		// Sequential: each check is two builds already. A failed check
+		// (builds that differ, or either build failing) leaves no artifact
+		// and is not reported as built.
 		var errs []error
 		for _, r := range reqs {
 			res, err := b.CheckReproducible(c.Context, r)
 			if err != nil {
 				failed++
+				errs = append(errs, err)
+				continue
 			}
 			results = append(results, res)
-			errs = append(errs, err)
 		}
 		err = errors.Join(errs...)
 	} else {

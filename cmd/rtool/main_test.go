@@ -54,3 +54,13 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		})
 	}
 }
+
+func TestBuildToolVersionIdentifiesDevelopmentBuilds(t *testing.T) {
+	v := buildToolVersion()
+	if v == "" || v == "devel" {
+		t.Fatalf("buildToolVersion() = %q: a development build must carry more than \"devel\"", v)
+	}
+	if needsExeHash(toolVersion()) != strings.Contains(v, "+exe.") {
+		t.Errorf("buildToolVersion() = %q, want the executable's hash for %q", v, toolVersion())
+	}
+}
