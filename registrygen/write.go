@@ -2,13 +2,11 @@ package registrygen
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
-	"time"
 
+	"github.com/joblet/rtool/internal/flock"
 	"github.com/joblet/rtool/schema"
 )
 
@@ -101,28 +99,9 @@ func writeFileAtomic(path string, data []byte) (err error) {
 // file would be left behind). It waits until the lock is free or ctx is
 // done. Across machines, package release serializes with git pushes.
 func Lock(ctx context.Context, path string) (unlock func(), err error) {
-	dir := filepath.Dir(path)
-	f, err := os.Open(dir)
+	l, err := flock.Acquire(ctx, filepath.Dir(path), flock.Exclusive, nil)
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", dir, err)
+		return nil, err
 	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() {
-				_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-				f.Close()
-			}, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", dir, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", dir, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	return l.Release, nil
 }
