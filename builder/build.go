@@ -217,8 +217,11 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 		return nil, fmt.Errorf("build %s: building needs root (overlayfs, mount and PID namespaces, chroot); run it with sudo", label)
 	}
 
-	// From here on an existing artifact no longer matches its inputs.
-	os.Remove(stampPath(artifact))
+	// From here on an existing artifact no longer matches its inputs (or
+	// is being rebuilt): drop it with its .sha256 and stamp, so a failed or
+	// killed build never leaves one for a later build to reuse or a
+	// release to publish.
+	removeArtifact(artifact)
 
 	// The log lives next to the artifacts; the live copy goes to Stderr.
 	res.LogPath = filepath.Join(req.OutDir, "logs", strings.TrimSuffix(filepath.Base(artifact), ".tar.gz")+".log")
@@ -231,6 +234,7 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 	defer out.Close()
 	fail := func(err error) (*Result, error) {
 		out.Close()
+		removeArtifact(artifact)
 		var se *StepError
 		if errors.As(err, &se) {
 			return nil, fmt.Errorf("build %s: %w", label, err)
@@ -340,6 +344,14 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 	res.Stats, res.Duration = st, time.Since(start)
 	fmt.Fprintf(out, "built %s (%d bytes, sha256 %s) in %s\n", artifact, st.Size, st.SHA256, res.Duration.Round(time.Second))
 	return res, nil
+}
+
+// removeArtifact removes an artifact, its .sha256 and its build stamp
+// (whichever exist).
+func removeArtifact(artifact string) {
+	for _, p := range []string{artifact, artifact + ".sha256", stampPath(artifact)} {
+		os.Remove(p)
+	}
 }
 
 // packSource writes the source package upstream publishes: the runtime's

@@ -441,3 +441,94 @@ func TestBuildArm64ThroughQemu(t *testing.T) {
 		t.Errorf("dash in the arm64 artifact is for %v", ef.Machine)
 	}
 }
+
+// onlyLogs fails t unless dir holds nothing but logs/ and the names in
+// allowed.
+func onlyLogs(t *testing.T, dir, after string, allowed ...string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "logs" && !slices.Contains(allowed, e.Name()) {
+			t.Errorf("after %s: %s left in the output directory", after, e.Name())
+		}
+	}
+}
+
+// A runtime whose setup writes the time into a file is not reproducible:
+// the check names the file, leaves nothing in the output directory but
+// logs/ (where both builds' tarballs are kept), and is not reported as
+// built, so the next plain build builds again instead of reusing an
+// artifact nobody could rebuild. A failing --rebuild of a good artifact
+// likewise leaves no artifact, and the next build is not skipped.
+func TestCheckReproducibleFailureLeavesNoArtifact(t *testing.T) {
+	b := rootBuilder(t, nil)
+	ctx := t.Context()
+	base, _, err := b.EnsureBase(ctx, "debian-amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, b, base)
+	dir := tinyRuntime(t, "tiny-clock", "", tinyOK+`mkdir -p "$d/isolated/bin"
+date +%N > "$d/isolated/bin/stamp"
+sleep 2
+`)
+	out := t.TempDir()
+	req := Request{RuntimeDir: dir, Platform: "debian-amd64", OutDir: out}
+	artifact := filepath.Join(out, schema.ArtifactName("tiny-clock", "1.0.0", "debian-amd64"))
+
+	res, err := b.CheckReproducible(ctx, req)
+	var nr *NotReproducibleError
+	if !errors.As(err, &nr) {
+		t.Fatalf("check of a non-reproducible runtime: %v; want a *NotReproducibleError", err)
+	}
+	if !strings.Contains(err.Error(), "isolated/bin/stamp: content differs") {
+		t.Errorf("error does not name the differing file:\n%v", err)
+	}
+	if res != nil {
+		t.Errorf("a failed check returned a result, which rtool build would print as built: %+v", res)
+	}
+	onlyLogs(t, out, "a failed reproducibility check")
+	for _, a := range nr.Artifacts {
+		if filepath.Dir(a) != filepath.Join(out, "logs") {
+			t.Errorf("candidate artifact kept at %q, want it under %s/logs", a, out)
+		} else if _, err := os.Stat(a); err != nil {
+			t.Errorf("candidate artifact for inspection: %v", err)
+		}
+	}
+	before.check(t, b, base, "a failed reproducibility check")
+
+	again, err := b.Build(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Skipped {
+		t.Fatalf("the build after a failed check reused an artifact: %+v", again)
+	}
+	if _, err := os.Stat(stampPath(artifact)); err != nil {
+		t.Fatalf("a good build left no stamp: %v", err)
+	}
+
+	// --rebuild of that good artifact, failing (a time limit the first
+	// build did not have; the inputs are the same).
+	strict := New(b.cfg, Options{CacheDir: b.opts.CacheDir, ToolVersion: b.opts.ToolVersion, Timeout: time.Second})
+	rreq := req
+	rreq.Rebuild = true
+	if res, err := strict.Build(ctx, rreq); err == nil || !strings.Contains(err.Error(), "did not finish within 1s") {
+		t.Fatalf("failing --rebuild: %+v, %v", res, err)
+	}
+	// The source package is of the runtime directory, not of the build,
+	// and other platforms share it: a failed build leaves it.
+	src := schema.SourcePackageName("tiny-clock", "1.0.0")
+	onlyLogs(t, out, "a failed --rebuild", src, src+".sha256")
+	before.check(t, b, base, "a failed --rebuild")
+	next, err := b.Build(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Skipped {
+		t.Fatalf("the build after a failed --rebuild reused an artifact: %+v", next)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/joblet/rtool/archive"
+	"github.com/joblet/rtool/schema"
 )
 
 // NotReproducibleError says two builds of the same inputs differ and names
@@ -29,44 +30,88 @@ type NotReproducibleError struct {
 func (e *NotReproducibleError) Error() string {
 	msg := fmt.Sprintf("%s is not reproducible: two builds gave sha256 %s and %s", e.Label, e.SHA256[0], e.SHA256[1])
 	if len(e.Difference) == 0 {
-		return msg + " (the entries are identical; the difference is in the tar or gzip framing)"
+		msg += " (the entries are identical; the difference is in the tar or gzip framing)"
+	} else {
+		msg += fmt.Sprintf("; %d entries differ:", len(e.Difference))
+		for _, d := range e.Difference {
+			msg += "\n  " + d
+		}
 	}
-	msg += fmt.Sprintf("; %d entries differ:", len(e.Difference))
-	for _, d := range e.Difference {
-		msg += "\n  " + d
+	if e.Artifacts[0] != "" && e.Artifacts[1] != "" {
+		msg += fmt.Sprintf("\nno artifact was kept as built; both builds are kept for inspection: %s, %s", e.Artifacts[0], e.Artifacts[1])
 	}
 	return msg
 }
 
 // CheckReproducible builds req twice from scratch (the first into
-// req.OutDir, the second into a temporary directory) and returns a
-// *NotReproducibleError naming every differing file when the artifacts
-// differ.
+// req.OutDir, the second into a temporary directory) and returns the first
+// build's result when both artifacts are byte-identical.
+//
+// Otherwise it returns a nil result and an error: a *NotReproducibleError
+// naming every differing file when the artifacts differ, or the failure of
+// either build. Either way the check leaves no artifact in req.OutDir: the
+// first build's artifact, its .sha256 and its stamp are removed (so a later
+// build cannot reuse it as unchanged and a release cannot publish it), and
+// so is the source package when this check created it. When the artifacts
+// differ, both are kept under req.OutDir/logs/ for inspection
+// (<artifact>.first-build.tar.gz and .second-build.tar.gz, with the logs of
+// both builds).
 func (b *Builder) CheckReproducible(ctx context.Context, req Request) (*Result, error) {
 	req.Rebuild = true
-	// Both builds use one SOURCE_DATE_EPOCH even if a commit lands between.
-	abs, err := filepath.Abs(req.RuntimeDir)
+	if req.OutDir == "" {
+		req.OutDir = "out"
+	}
+	ri, err := b.loadRuntime(req.RuntimeDir, req.Platform)
 	if err != nil {
 		return nil, err
 	}
-	sde, _, err := archive.SourceDateEpoch(ctx, abs, b.opts.SourceDateEpoch)
+	// Both builds use one SOURCE_DATE_EPOCH even if a commit lands between.
+	sde, _, err := archive.SourceDateEpoch(ctx, ri.dir, b.opts.SourceDateEpoch)
 	if err != nil {
 		return nil, err
 	}
 	sdeEnv := strconv.FormatInt(sde.Unix(), 10)
+	artifact := filepath.Join(req.OutDir, schema.ArtifactName(ri.manifest.Name, ri.manifest.Version, req.Platform))
+	source := filepath.Join(req.OutDir, schema.SourcePackageName(ri.manifest.Name, ri.manifest.Version))
+	_, serr := os.Lstat(source)
+	sourceExisted := serr == nil
+	// discard undoes what the first build left in req.OutDir but its log.
+	discard := func() {
+		removeArtifact(artifact)
+		if !sourceExisted {
+			os.Remove(source)
+			os.Remove(source + ".sha256")
+		}
+	}
+
 	first, err := b.build(ctx, req, sdeEnv)
 	if err != nil {
+		discard()
 		return nil, err
 	}
+	logs := filepath.Dir(first.LogPath)
+	keep := filepath.Join(logs, strings.TrimSuffix(filepath.Base(first.ArtifactPath), ".tar.gz"))
+
 	tmp, release, err := b.newWorkDir("repro/" + first.Name + "_" + first.Platform)
 	if err != nil {
+		discard()
 		return nil, err
 	}
 	defer release()
 	second := req
 	second.OutDir = tmp
+	secondLog := filepath.Join(tmp, "logs", filepath.Base(first.LogPath))
 	again, err := b.build(ctx, second, sdeEnv)
 	if err != nil {
+		discard()
+		// The temporary directory goes away: keep the second build's log
+		// next to the first one and point the error at it.
+		if os.Rename(secondLog, keep+".second-build.log") == nil {
+			var se *StepError
+			if errors.As(err, &se) && se.LogPath == secondLog {
+				se.LogPath = keep + ".second-build.log"
+			}
+		}
 		return nil, fmt.Errorf("second build: %w", err)
 	}
 	if first.Stats.SHA256 == again.Stats.SHA256 {
@@ -74,19 +119,24 @@ func (b *Builder) CheckReproducible(ctx context.Context, req Request) (*Result, 
 	}
 	diff, err := DiffArtifacts(first.ArtifactPath, again.ArtifactPath)
 	if err != nil {
+		discard()
 		return nil, err
 	}
-	// Keep the second artifact and its log for inspection, out of the
-	// way of the release's artifacts.
-	keep := filepath.Join(filepath.Dir(first.LogPath), strings.TrimSuffix(filepath.Base(first.ArtifactPath), ".tar.gz")+".second-build.tar.gz")
-	if err := os.Rename(again.ArtifactPath, keep); err == nil {
-		again.ArtifactPath = keep
+	// Keep both artifacts and the second log for inspection, out of the
+	// way of the release's artifacts; nothing of this build stays in
+	// req.OutDir itself.
+	kept := [2]string{keep + ".first-build.tar.gz", keep + ".second-build.tar.gz"}
+	for i, a := range []string{first.ArtifactPath, again.ArtifactPath} {
+		if err := os.Rename(a, kept[i]); err != nil {
+			kept[i] = ""
+		}
 	}
-	os.Rename(again.LogPath, strings.TrimSuffix(keep, ".tar.gz")+".log")
-	return first, &NotReproducibleError{
+	os.Rename(again.LogPath, keep+".second-build.log")
+	discard()
+	return nil, &NotReproducibleError{
 		Label:      first.Name + "/" + first.Platform,
 		SHA256:     [2]string{first.Stats.SHA256, again.Stats.SHA256},
-		Artifacts:  [2]string{first.ArtifactPath, again.ArtifactPath},
+		Artifacts:  kept,
 		Difference: diff,
 	}
 }

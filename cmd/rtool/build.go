@@ -32,7 +32,7 @@ func buildCommands() []*cli.Command {
 				&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "out", Usage: "output `DIR`"},
 				&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "run up to `N` builds at once"},
 				&cli.BoolFlag{Name: "rebuild", Usage: "build even when the inputs did not change"},
-				&cli.BoolFlag{Name: "check-reproducible", Usage: "build twice and name every file that differs"},
+				&cli.BoolFlag{Name: "check-reproducible", Usage: "build twice and name every file that differs; then no artifact is left in OUT (both are kept in OUT/logs/)"},
 				&cli.DurationFlag{Name: "timeout", Usage: "time limit `DURATION` for one setup script such as 45m (default: the manifest's build.timeout, else 30m)"},
 				&cli.StringFlag{Name: "runtimes", Value: "runtimes", Usage: "`DIR` holding the runtime definitions"},
 				&cli.BoolFlag{Name: "json", Usage: "print the results as JSON"},

@@ -8,7 +8,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/joblet/rtool/internal/sandbox"
+	"github.com/joblet/rtool/internal/testenv"
 )
+
+// TestMain lets the test binary serve as the sandbox child that the
+// root-only build tests start (rtool re-executes itself).
+func TestMain(m *testing.M) {
+	sandbox.Main()
+	os.Exit(m.Run())
+}
 
 func TestBuildCommandUsage(t *testing.T) {
 	cache := t.TempDir()
@@ -77,5 +87,63 @@ func TestBaseListJSON(t *testing.T) {
 	code = run(context.Background(), []string{"rtool", "base", "prune", "--config", "../../rtool.yaml", "--cache", cache}, &stdout, &stderr)
 	if code != exitOK || !strings.Contains(stdout.String(), "removed "+dir) {
 		t.Fatalf("prune: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+}
+
+// A failed --check-reproducible prints nothing as built (text or --json),
+// leaves no artifact in --out, and the next plain build builds again
+// rather than printing "unchanged" for the first build's artifact.
+func TestBuildCheckReproducibleFailureNotReported(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireCommands(t, "debootstrap", "tar")
+	testenv.RequireSlow(t)
+	runtimes := t.TempDir()
+	dir := filepath.Join(runtimes, "tiny")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "manifest.yaml"), []byte("name: tiny\nversion: 1.0.0\ndescription: tiny\nplatforms: [debian-amd64]\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "setup.sh"), []byte("#!/bin/bash\nexec bash ./setup-$PLATFORM.sh\n"), 0o755)
+	os.WriteFile(filepath.Join(dir, "setup-debian-amd64.sh"), []byte(`#!/bin/bash
+set -euo pipefail
+d=/opt/joblet/runtimes/$RUNTIME_NAME
+mkdir -p "$d/isolated/bin"
+date +%N > "$d/isolated/bin/stamp"
+cat > "$d/runtime.yml" <<EOT
+name: $RUNTIME_NAME
+version: "$RUNTIME_VERSION"
+mounts:
+  - source: isolated/bin
+    target: /usr/local/bin
+    readonly: true
+EOT
+`), 0o755)
+	out := t.TempDir()
+	build := func(extra ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"rtool", "build", "tiny", "-p", "debian-amd64", "--out", out, "--config", "../../rtool.yaml", "--runtimes", runtimes}, extra...)
+		code := run(t.Context(), args, &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	for _, extra := range [][]string{{"--check-reproducible"}, {"--check-reproducible", "--json"}} {
+		code, stdout, stderr := build(extra...)
+		if code != exitFindings || !strings.Contains(stderr, "isolated/bin/stamp: content differs") {
+			t.Fatalf("%v: exit %d, want %d naming isolated/bin/stamp; stderr:\n%s", extra, code, exitFindings, stderr)
+		}
+		want := ""
+		if len(extra) == 2 {
+			want = "[]\n"
+		}
+		if stdout != want {
+			t.Errorf("%v: stdout %q, want %q (a build that is not reproducible is not built)", extra, stdout, want)
+		}
+		entries, _ := os.ReadDir(out)
+		for _, e := range entries {
+			if e.Name() != "logs" {
+				t.Errorf("%v: %s left in --out", extra, e.Name())
+			}
+		}
+	}
+	code, stdout, stderr := build()
+	if code != exitOK || !strings.HasPrefix(stdout, "built\t"+filepath.Join(out, "tiny-1.0.0-debian-amd64.tar.gz")+"\tsha256:") {
+		t.Fatalf("plain build after a failed check: exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
 	}
 }
