@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/joblet/rtool/internal/flock"
 	"github.com/joblet/rtool/internal/sandbox"
 	"golang.org/x/sys/unix"
 )
@@ -316,47 +317,24 @@ func copyFile(src, dst string, perm os.FileMode) error {
 	return out.Close()
 }
 
-// lockFile takes a flock on path (created if missing), polling so that ctx
-// can interrupt the wait. flock locks belong to the open file, so two
-// builders in one process exclude each other like two processes do.
+// lockFile takes a flock on path (created if missing) of kind how
+// (unix.LOCK_SH or unix.LOCK_EX), waiting until ctx is done.
 func lockFile(ctx context.Context, path string, how int) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	l, err := flock.Acquire(ctx, path, flock.Mode(how), nil)
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		return nil, err
 	}
-	for {
-		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
-		if err == nil {
-			return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for lock %s: %w", path, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	return l.Release, nil
 }
 
 // tryLock takes an exclusive flock without waiting; ok is false when
 // someone else holds it.
 func tryLock(path string) (unlock func(), ok bool, err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
+	l, ok, err := flock.TryAcquire(path, flock.Exclusive)
+	if !ok {
 		return nil, false, err
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, false, nil
-		}
-		return nil, false, err
-	}
-	return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, true, nil
+	return l.Release, true, nil
 }
 
 // ListBases lists the bases in the cache, marking those rtool.yaml still
