@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -60,7 +61,8 @@ func BenchmarkPack(b *testing.B) {
 
 // BenchmarkExtract extracts the .tar.gz at $RTOOL_BENCH_ARTIFACT (for
 // example the artifact scripts/bench/install.sh caches) or, without it, the
-// packed benchTree. Besides ns/op it reports the process's user and system
+// packed benchTree, with ExtractOptions.Workers from $RTOOL_BENCH_WORKERS
+// (default 0). Besides ns/op it reports the process's user and system
 // CPU time per extraction (file creation is mostly system time).
 func BenchmarkExtract(b *testing.B) {
 	var data []byte
@@ -83,6 +85,7 @@ func BenchmarkExtract(b *testing.B) {
 	// which would charge one iteration's cleanup to the next.
 	base := b.TempDir()
 	b.Cleanup(func() { makeWritable(base) })
+	workers, _ := strconv.Atoi(os.Getenv("RTOOL_BENCH_WORKERS")) // ExtractOptions.Workers
 	var user, sys time.Duration
 	i := 0
 	for b.Loop() {
@@ -92,7 +95,7 @@ func BenchmarkExtract(b *testing.B) {
 			b.Fatal(err)
 		}
 		u0, s0 := cpuTimes(b)
-		st, err := Extract(context.Background(), bytes.NewReader(data), dest, ExtractOptions{})
+		st, err := Extract(context.Background(), bytes.NewReader(data), dest, ExtractOptions{Workers: workers})
 		if err != nil {
 			b.Fatal(err)
 		}

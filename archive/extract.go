@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"golang.org/x/sys/unix"
 )
 
 // ExtractOptions configures Extract.
@@ -20,6 +18,11 @@ type ExtractOptions struct {
 	MaxUnpackedSize int64 // from the registry's unpacked_size; 0 = absolute ceiling only
 	MaxEntries      int64 // from the registry's entries; 0 = absolute ceiling only
 	Concurrency     int   // pgzip read-ahead blocks of 512 KiB; 0 = 4
+	// Workers is how many goroutines write the contents of files up to
+	// 256 KiB while the caller's goroutine decompresses and checks the
+	// stream; 0 = 4, negative = none (every file is written by the reading
+	// goroutine). Larger files are always written by the reading goroutine.
+	Workers int
 	// SkipHash leaves Stats.SHA256 empty instead of hashing the input, for
 	// a caller that hashes the bytes it feeds in itself.
 	SkipHash bool
@@ -50,6 +53,9 @@ type extractor struct {
 	dirs     []dirMeta
 	buf      []byte
 	st       Stats
+	dirs2    dirCache
+	w        *writers
+	umask    os.FileMode // the process umask, or 0o777 when unknown (then every file is chmodded)
 }
 
 // Extract reads the .tar.gz stream gz into dest, an existing empty
@@ -83,6 +89,13 @@ type extractor struct {
 // keep the permission bits only: setuid, setgid and sticky bits are
 // stripped. Modification times of files and directories are restored.
 //
+// Every check is made by the calling goroutine, entry by entry in stream
+// order; the contents of small files are then written by a bounded pool of
+// goroutines (ExtractOptions.Workers), files of one directory by one of
+// them, while the stream is read on. Directories are created before their
+// files, a hardlink waits until every earlier file is complete, and
+// directory modes are applied once every file is written.
+//
 // On any error, everything Extract created in dest is removed again.
 func Extract(ctx context.Context, gz io.Reader, dest string, opts ExtractOptions) (Stats, error) {
 	root, err := os.OpenRoot(dest)
@@ -108,8 +121,23 @@ func Extract(ctx context.Context, gz io.Reader, dest string, opts ExtractOptions
 		nodes:   map[string]*node{},
 		tops:    map[string]bool{},
 		buf:     make([]byte, 256<<10),
+		umask:   processUmask(),
 	}
+	x.dirs2.root = &dirHandle{root: root, own: true}
+	x.w = startWriters(x.opts.Workers, x)
 	st, err := x.run(gz)
+	if err != nil {
+		x.w.abort()
+	}
+	// No writer may still be creating files when the tree is cleaned up or
+	// directory modes are applied.
+	if werr := x.w.stop(); err == nil && werr != nil {
+		err = werr
+	}
+	if err == nil {
+		err = x.finishTree()
+	}
+	x.dirs2.close()
 	if err != nil {
 		x.cleanup()
 		return Stats{}, err
@@ -157,7 +185,15 @@ func (x *extractor) run(gz io.Reader) (Stats, error) {
 		if skip {
 			continue
 		}
+		if err := x.w.failed(); err != nil {
+			// A writer failed on an earlier entry.
+			return Stats{}, err
+		}
 		if err := x.create(name, hdr, tr); err != nil {
+			if werr := x.w.failed(); werr != nil {
+				// A writer failed on an earlier entry first.
+				return Stats{}, werr
+			}
 			var re *RejectError
 			switch {
 			case errors.As(err, &re):
@@ -172,9 +208,6 @@ func (x *extractor) run(gz io.Reader) (Stats, error) {
 		}
 	}
 	if err := s.finish(); err != nil {
-		return Stats{}, err
-	}
-	if err := x.finishTree(); err != nil {
 		return Stats{}, err
 	}
 	s.stats(&x.st)
@@ -297,7 +330,7 @@ func (x *extractor) parents(raw, name string) error {
 		p := name[:i]
 		n := x.nodes[p]
 		if n == nil {
-			if err := x.root.Mkdir(p, 0o755); err != nil {
+			if err := x.mkdir(p, 0o755); err != nil {
 				return err
 			}
 			x.nodes[p] = &node{typ: tar.TypeDir, implicit: true}
@@ -339,7 +372,7 @@ func (x *extractor) create(name string, hdr *tar.Header, r io.Reader) error {
 		if prev := x.nodes[name]; prev != nil {
 			prev.implicit = false
 		} else {
-			if err := x.root.Mkdir(name, 0o700); err != nil {
+			if err := x.mkdir(name, 0o700); err != nil {
 				return err
 			}
 			x.nodes[name] = &node{typ: tar.TypeDir}
@@ -352,27 +385,26 @@ func (x *extractor) create(name string, hdr *tar.Header, r io.Reader) error {
 		}
 		x.st.UnpackedSize += hdr.Size
 		x.nodes[name] = &node{typ: tar.TypeReg}
-		f, err := x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
+		dir, base := parentOf(name), name[strings.LastIndexByte(name, '/')+1:]
+		d, err := x.dirs2.get(dir)
 		if err != nil {
 			return err
 		}
 		x.track(name)
-		n, err := io.CopyBuffer(onlyWriter{f}, r, x.buf)
-		if err == nil && n != hdr.Size {
-			err = io.ErrUnexpectedEOF
+		if hdr.Size <= writerBuf && x.w != nil {
+			// Read the content here, in stream order; a writer creates the file.
+			buf := x.w.buffer(int(hdr.Size))
+			if _, err := io.ReadFull(r, buf); err != nil {
+				x.w.put(buf)
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return err
+			}
+			x.w.submit(fileJob{entry: raw, dir: d.ref(), base: base, data: buf, mode: mode, mtime: hdr.ModTime})
+			return nil
 		}
-		if err == nil {
-			err = f.Chmod(mode)
-		}
-		if err == nil {
-			// Best effort: an out-of-range time is not worth failing for.
-			mt := unix.NsecToTimeval(hdr.ModTime.UnixNano())
-			_ = unix.Futimes(int(f.Fd()), []unix.Timeval{mt, mt})
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		return err
+		return x.writeFile(d, base, mode, hdr.ModTime, nil, r, hdr.Size)
 	case tar.TypeSymlink:
 		t := hdr.Linkname
 		if err := checkLinkTarget(raw, t); err != nil {
@@ -394,6 +426,11 @@ func (x *extractor) create(name string, hdr *tar.Header, r io.Reader) error {
 		}
 		if tn := x.nodes[t]; tn == nil || tn.typ != tar.TypeReg {
 			return reject(raw, RuleHardlink, "target %q is not an earlier regular file of the archive", hdr.Linkname)
+		}
+		// The target must be complete (content, mode, time) before it is
+		// linked: wait for the writers.
+		if err := x.w.wait(); err != nil {
+			return err
 		}
 		if err := x.root.Link(t, name); err != nil {
 			return err
@@ -443,13 +480,29 @@ func (x *extractor) finishTree() error {
 	}
 	sort.Slice(x.dirs, func(i, j int) bool { return x.dirs[i].name > x.dirs[j].name })
 	for _, d := range x.dirs {
-		if err := x.root.Chmod(d.name, d.mode); err != nil {
+		// Through the parent's handle: one component to resolve.
+		p, err := x.dirs2.get(parentOf(d.name))
+		if err == nil {
+			base := d.name[strings.LastIndexByte(d.name, '/')+1:]
+			if err = p.root.Chmod(base, d.mode); err == nil {
+				_ = p.root.Chtimes(base, d.mtime, d.mtime) // best effort, like file times
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("extract %q: %w", d.name, err)
 		}
-		_ = x.root.Chtimes(d.name, d.mtime, d.mtime) // best effort, like file times
-
 	}
 	return nil
+}
+
+// mkdir creates the directory name (its parent exists) through its
+// parent's handle.
+func (x *extractor) mkdir(name string, perm os.FileMode) error {
+	p, err := x.dirs2.get(parentOf(name))
+	if err != nil {
+		return err
+	}
+	return p.root.Mkdir(name[strings.LastIndexByte(name, '/')+1:], perm)
 }
 
 // Inspect reads the .tar.gz at path and returns its hash, size, unpacked

@@ -6,11 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -328,6 +330,75 @@ func TestExtractSourceError(t *testing.T) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// TestExtractWorkers extracts a tree of many directories, files of every
+// buffer size class (and one streamed past writerBuf), modes the umask
+// would change, hardlinks and read-only directories with every writer
+// setting, and compares it with the source tree, GNU tar and the mtimes.
+func TestExtractWorkers(t *testing.T) {
+	src := t.TempDir()
+	t.Cleanup(func() { makeWritable(src) })
+	sizes := []int{0, 1, 4 << 10, 4<<10 + 1, 16 << 10, 60 << 10, writerBuf, writerBuf + 1, 1 << 20}
+	var entries []rawEntry
+	for d := range 12 {
+		dir := fmt.Sprintf("d%02d/sub%d", d, d%3)
+		entries = append(entries, rawEntry{name: dir + "/", typ: '5', mode: 0o755, size: -1})
+		for i, n := range sizes {
+			body := strings.Repeat(string(rune('a'+(d+i)%26)), n)
+			mode := []int64{0o644, 0o666, 0o600, 0o755, 0o444}[(d+i)%5]
+			entries = append(entries, rawEntry{name: fmt.Sprintf("%s/f%02d", dir, i), typ: '0', mode: mode, body: body, size: -1})
+		}
+		entries = append(entries, hardlink(dir+"/z-link", dir+"/f03"))
+	}
+	entries = append(entries, rawEntry{name: "d00/sub0/ro/", typ: '5', mode: 0o555, size: -1}, file("d00/sub0/ro/f", "x"))
+	sort.Slice(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
+	data := gz(rawTar(entries...))
+	ref := filepath.Join(src, "ref")
+	if err := os.Mkdir(ref, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Extract(context.Background(), bytes.NewReader(data), ref, ExtractOptions{Workers: -1}); err != nil {
+		t.Fatal(err)
+	}
+	want := snapshot(t, ref)
+	if commandsExist("tar") {
+		gnu := filepath.Join(src, "gnu")
+		if err := os.Mkdir(gnu, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("tar", "-xzf", "-", "-C", gnu)
+		cmd.Stdin = bytes.NewReader(data)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("tar: %v\n%s", err, b)
+		}
+		if d := diffSnapshots(snapshot(t, gnu), want); d != "" {
+			t.Errorf("Workers -1 differs from GNU tar's extraction:\n%s", d)
+		}
+	}
+	for _, w := range []int{0, 1, 2, 7} {
+		t.Run(fmt.Sprint("workers ", w), func(t *testing.T) {
+			dest, st, err := extractInSandbox(t, data, ExtractOptions{Workers: w})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Entries != int64(len(entries)) {
+				t.Errorf("Stats.Entries %d, want %d", st.Entries, len(entries))
+			}
+			if d := diffSnapshots(want, snapshot(t, dest)); d != "" {
+				t.Errorf("tree differs:\n%s", d)
+			}
+			for _, p := range []string{"d03/sub0/f00", "d03/sub0/f08", "d03/sub0/z-link", "d00/sub0/ro"} {
+				fi, err := os.Stat(filepath.Join(dest, p))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !fi.ModTime().Equal(time.Unix(1700000000, 0)) {
+					t.Errorf("%s: mtime %v, want the header's", p, fi.ModTime())
+				}
+			}
+		})
+	}
+}
 
 func TestExtractSkipHash(t *testing.T) {
 	data := tgz(file("f", "x"), file("g", "y"))()
