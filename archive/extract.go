@@ -53,7 +53,7 @@ type extractor struct {
 	dirs     []dirMeta
 	buf      []byte
 	st       Stats
-	dirs2    dirCache
+	handles  dirCache
 	w        *writers
 	umask    os.FileMode // the process umask, or 0o777 when unknown (then every file is chmodded)
 }
@@ -123,7 +123,7 @@ func Extract(ctx context.Context, gz io.Reader, dest string, opts ExtractOptions
 		buf:     make([]byte, 256<<10),
 		umask:   processUmask(),
 	}
-	x.dirs2.root = &dirHandle{root: root, own: true}
+	x.handles.root = &dirHandle{root: root, own: true}
 	x.w = startWriters(x.opts.Workers, x)
 	st, err := x.run(gz)
 	if err != nil {
@@ -137,7 +137,7 @@ func Extract(ctx context.Context, gz io.Reader, dest string, opts ExtractOptions
 	if err == nil {
 		err = x.finishTree()
 	}
-	x.dirs2.close()
+	x.handles.close()
 	if err != nil {
 		x.cleanup()
 		return Stats{}, err
@@ -386,7 +386,7 @@ func (x *extractor) create(name string, hdr *tar.Header, r io.Reader) error {
 		x.st.UnpackedSize += hdr.Size
 		x.nodes[name] = &node{typ: tar.TypeReg}
 		dir, base := parentOf(name), name[strings.LastIndexByte(name, '/')+1:]
-		d, err := x.dirs2.get(dir)
+		d, err := x.handles.get(dir)
 		if err != nil {
 			return err
 		}
@@ -481,7 +481,7 @@ func (x *extractor) finishTree() error {
 	sort.Slice(x.dirs, func(i, j int) bool { return x.dirs[i].name > x.dirs[j].name })
 	for _, d := range x.dirs {
 		// Through the parent's handle: one component to resolve.
-		p, err := x.dirs2.get(parentOf(d.name))
+		p, err := x.handles.get(parentOf(d.name))
 		if err == nil {
 			base := d.name[strings.LastIndexByte(d.name, '/')+1:]
 			if err = p.root.Chmod(base, d.mode); err == nil {
@@ -498,7 +498,7 @@ func (x *extractor) finishTree() error {
 // mkdir creates the directory name (its parent exists) through its
 // parent's handle.
 func (x *extractor) mkdir(name string, perm os.FileMode) error {
-	p, err := x.dirs2.get(parentOf(name))
+	p, err := x.handles.get(parentOf(name))
 	if err != nil {
 		return err
 	}
