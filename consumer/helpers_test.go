@@ -177,6 +177,12 @@ func rootEntries(t testing.TB, root string) []string {
 	for _, e := range ents {
 		if e.Name() != locksDir {
 			out = append(out, e.Name())
+			continue
+		}
+		// lock files count: a finished installer leaves none behind
+		locks, _ := os.ReadDir(filepath.Join(root, locksDir))
+		for _, l := range locks {
+			out = append(out, locksDir+"/"+l.Name())
 		}
 	}
 	return out

@@ -11,12 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/joblet/rtool/archive"
+	"github.com/joblet/rtool/internal/flock"
 	"github.com/joblet/rtool/schema"
 )
 
@@ -440,43 +440,26 @@ func lockPath(root, key string) string {
 }
 
 func tryLock(root, key string) (func(), bool) {
-	f, err := os.OpenFile(lockPath(root, key), os.O_CREATE|os.O_RDWR|syscall.O_CLOEXEC, 0o644)
-	if err != nil {
+	l, ok, err := flock.TryAcquire(lockPath(root, key), flock.Exclusive)
+	if err != nil || !ok {
 		return nil, false
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		return nil, false
-	}
-	return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, true
+	return func() { l.ReleaseAndRemove() }, true
 }
 
 // lockKey takes the exclusive lock of one runtime version, waiting (and
 // saying so once) while another installer holds it.
 func lockKey(ctx context.Context, root, key string, warn func(string)) (func(), error) {
-	f, err := os.OpenFile(lockPath(root, key), os.O_CREATE|os.O_RDWR|syscall.O_CLOEXEC, 0o644)
+	var onWait func()
+	if warn != nil {
+		onWait = func() { warn(fmt.Sprintf("waiting for another installer of %s", key)) }
+	}
+	l, err := flock.Acquire(ctx, lockPath(root, key), flock.Exclusive, onWait)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", key, err)
 	}
-	said := false
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", key, err)
-		}
-		if !said && warn != nil {
-			warn(fmt.Sprintf("waiting for another installer of %s", key))
-			said = true
-		}
-		if err := sleepCtx(ctx, 25*time.Millisecond); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", key, err)
-		}
-	}
+	// the lock file goes with the lock, so failed installs leave nothing
+	return func() { l.ReleaseAndRemove() }, nil
 }
 
 // exchange atomically swaps tree into final; the old install ends up at

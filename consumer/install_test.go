@@ -316,7 +316,7 @@ func TestInstallCleansLeftoversAndConcurrent(t *testing.T) {
 	if fresh != 1 {
 		t.Errorf("%d installers installed; want exactly 1 (the others find it installed)", fresh)
 	}
-	want := []string{".staging-busy-1.0.0-0123456789ab", "demo-1.0.0"}
+	want := []string{locksDir + "/busy-1.0.0.lock", ".staging-busy-1.0.0-0123456789ab", "demo-1.0.0"}
 	if got := rootEntries(t, f.root); !reflect.DeepEqual(got, want) {
 		t.Errorf("root holds %v, want %v", got, want)
 	}
