@@ -2,6 +2,7 @@ package archive
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -164,15 +165,23 @@ func (x *extractor) run(gz io.Reader) (Stats, error) {
 		return Stats{}, err
 	}
 	defer s.close()
-	tr := tar.NewReader(s.dec)
+	headers := &sparseWatch{r: s.dec}
+	tr := tar.NewReader(headers)
 	last := ""
 	for {
 		if err := x.ctx.Err(); err != nil {
 			return Stats{}, err
 		}
+		headers.start()
 		hdr, err := tr.Next()
+		headers.stop()
 		if err == io.EOF {
 			break
+		}
+		if err != nil && headers.seen {
+			// archive/tar reads a PAX 1.0 sparse map inside Next and fails
+			// there on a bad one, before any header reaches entry().
+			return Stats{}, reject(after(last), RuleSparse, "PAX sparse file (GNU.sparse.* records): sparse files are not accepted (%v)", err)
 		}
 		if err != nil {
 			return Stats{}, s.classify(after(last), err)
@@ -543,4 +552,31 @@ func Inspect(ctx context.Context, path string) (Stats, error) {
 	}
 	s.stats(&st)
 	return st, nil
+}
+
+// sparseWatch notes whether the bytes archive/tar reads while parsing
+// headers (between start and stop) name a GNU.sparse.* PAX record, so a
+// header that archive/tar itself rejects can still be refused under the
+// sparse rule. File contents, read outside Next, are not scanned.
+type sparseWatch struct {
+	r    io.Reader
+	on   bool
+	seen bool
+	tail []byte
+}
+
+var sparseKey = []byte("GNU.sparse.")
+
+func (w *sparseWatch) start() { w.on, w.seen, w.tail = true, false, w.tail[:0] }
+func (w *sparseWatch) stop()  { w.on = false }
+
+func (w *sparseWatch) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	if w.on && !w.seen && n > 0 {
+		buf := append(w.tail, p[:n]...)
+		w.seen = bytes.Contains(buf, sparseKey)
+		keep := min(len(buf), len(sparseKey)-1)
+		w.tail = append(w.tail[:0], buf[len(buf)-keep:]...)
+	}
+	return n, err
 }

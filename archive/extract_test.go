@@ -93,6 +93,8 @@ func TestExtractHostile(t *testing.T) {
 		{"acl", tgz(rawEntry{name: "f", typ: '0', mode: 0o644, body: "x", size: -1, pax: [][2]string{{"SCHILY.acl.access", "user::rwx"}}}), ExtractOptions{}, "f", RuleXattr},
 		{"pax sparse", tgz(rawEntry{name: "f", typ: '0', mode: 0o644, body: "hello", size: -1, pax: [][2]string{
 			{"GNU.sparse.numblocks", "1"}, {"GNU.sparse.offset", "0"}, {"GNU.sparse.numbytes", "5"}, {"GNU.sparse.size", "100"}}}), ExtractOptions{}, "f", RuleSparse},
+		{"pax 1.0 sparse map archive/tar rejects", tgz(file("a", "x"), rawEntry{name: "f", typ: '0', mode: 0o644, body: "hello", size: -1, pax: [][2]string{
+			{"GNU.sparse.major", "1"}, {"GNU.sparse.minor", "0"}, {"GNU.sparse.name", "f"}, {"GNU.sparse.realsize", "100"}}}), ExtractOptions{}, "after a", RuleSparse},
 		{"gnu sparse type", tgz(rawEntry{name: "s", typ: 'S', mode: 0o644, size: 0, magic: "ustar  \x00"}), ExtractOptions{}, "s", RuleSparse},
 		{"pax global header", tgz(rawEntry{name: "g", typ: 'g', size: -1, body: paxRecord("path", "evil")}, file("f", "x")), ExtractOptions{}, "(PAX global header)", RuleGlobalHeader},
 		{"newline in name", tgz(file("a\nb", "x")), ExtractOptions{}, "a\nb", RuleName},
