@@ -141,7 +141,7 @@ func (s *stream) classify(entry string, err error) error {
 		return reject(entry, RuleGzip, "%v", s.dec.gzErr)
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return reject(entry, RuleTar, "tar stream truncated (gzip ended early)")
+		return reject(entry, RuleTar, "tar data ends inside an entry or header (the gzip stream itself ended cleanly)")
 	}
 	return reject(entry, RuleTar, "%v", err)
 }
