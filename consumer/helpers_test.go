@@ -1,7 +1,6 @@
 package consumer
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -137,33 +136,6 @@ func serveDir(t testing.TB, dir string, fail func(w http.ResponseWriter, r *http
 	}))
 	t.Cleanup(fs.Close)
 	return fs
-}
-
-// snapshot maps every path under dir to a description of it.
-func snapshot(t testing.TB, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		switch {
-		case fi.Mode()&os.ModeSymlink != 0:
-			l, _ := os.Readlink(p)
-			out[rel] = "link " + l
-		case fi.IsDir():
-			out[rel] = "dir " + fi.Mode().Perm().String()
-		default:
-			data, _ := os.ReadFile(p)
-			out[rel] = fi.Mode().Perm().String() + " " + string(bytes.ToValidUTF8(data, []byte("?")))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // rootEntries lists the names under an install root (locks excluded).

@@ -2,7 +2,6 @@ package consumer
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/joblet/rtool/consumer/consumertest"
 	"github.com/joblet/rtool/schema"
 )
 
@@ -60,7 +60,7 @@ func TestInstallLatestAndExact(t *testing.T) {
 	if got.Version != "1.1.0" || got.AlreadyInstalled || got.Dir != filepath.Join(f.root, "demo-1.1.0") {
 		t.Errorf("Install(demo) = %+v", got)
 	}
-	if diff := diffMaps(snapshot(t, f.trees["1.1.0"]), snapshot(t, got.Dir)); diff != "" {
+	if diff := consumertest.DiffSnapshots(consumertest.Snapshot(t, f.trees["1.1.0"]), consumertest.Snapshot(t, got.Dir)); diff != "" {
 		t.Errorf("installed tree differs from the packed tree:\n%s", diff)
 	}
 	if got.Entries == 0 || got.UnpackedSize == 0 {
@@ -130,7 +130,7 @@ func TestInstallForceReplaces(t *testing.T) {
 	if err != nil || !got.Replaced {
 		t.Fatalf("force = %+v, %v", got, err)
 	}
-	if diff := diffMaps(snapshot(t, f.trees["1.0.0"]), snapshot(t, got.Dir)); diff != "" {
+	if diff := consumertest.DiffSnapshots(consumertest.Snapshot(t, f.trees["1.0.0"]), consumertest.Snapshot(t, got.Dir)); diff != "" {
 		t.Errorf("forced install differs:\n%s", diff)
 	}
 	if want, got := []string{"demo-1.0.0"}, rootEntries(t, f.root); !reflect.DeepEqual(want, got) {
@@ -271,7 +271,7 @@ func TestInstallRetriesTransientFailures(t *testing.T) {
 			if got.Attempts < 2 || got.Attempts > tt.failTimes+1 || len(warnings) != got.Attempts-1 {
 				t.Errorf("attempts = %d, warnings = %q; want %d attempts", got.Attempts, warnings, tt.failTimes+1)
 			}
-			if diff := diffMaps(snapshot(t, f.trees["1.0.0"]), snapshot(t, got.Dir)); diff != "" {
+			if diff := consumertest.DiffSnapshots(consumertest.Snapshot(t, f.trees["1.0.0"]), consumertest.Snapshot(t, got.Dir)); diff != "" {
 				t.Errorf("installed tree differs:\n%s", diff)
 			}
 		})
@@ -320,7 +320,7 @@ func TestInstallCleansLeftoversAndConcurrent(t *testing.T) {
 	if got := rootEntries(t, f.root); !reflect.DeepEqual(got, want) {
 		t.Errorf("root holds %v, want %v", got, want)
 	}
-	if diff := diffMaps(snapshot(t, f.trees["1.0.0"]), snapshot(t, filepath.Join(f.root, "demo-1.0.0"))); diff != "" {
+	if diff := consumertest.DiffSnapshots(consumertest.Snapshot(t, f.trees["1.0.0"]), consumertest.Snapshot(t, filepath.Join(f.root, "demo-1.0.0"))); diff != "" {
 		t.Errorf("installed tree differs:\n%s", diff)
 	}
 }
@@ -342,7 +342,7 @@ func TestInstallUpstreamWrapperDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := diffMaps(snapshot(t, filepath.Join(tree, "legacy")), snapshot(t, got.Dir)); diff != "" {
+	if diff := consumertest.DiffSnapshots(consumertest.Snapshot(t, filepath.Join(tree, "legacy")), consumertest.Snapshot(t, got.Dir)); diff != "" {
 		t.Errorf("installed tree differs:\n%s", diff)
 	}
 }
@@ -420,21 +420,4 @@ func TestResolveInside(t *testing.T) {
 			t.Errorf("ResolveInside(%q) = %q, %v; want %q", tt.rel, got, err, tt.want)
 		}
 	}
-}
-
-func diffMaps(want, got map[string]string) string {
-	var b strings.Builder
-	for k, v := range want {
-		if g, ok := got[k]; !ok {
-			fmt.Fprintf(&b, "missing %s (%s)\n", k, v)
-		} else if g != v {
-			fmt.Fprintf(&b, "%s: got %q want %q\n", k, g, v)
-		}
-	}
-	for k, v := range got {
-		if _, ok := want[k]; !ok {
-			fmt.Fprintf(&b, "extra %s (%s)\n", k, v)
-		}
-	}
-	return b.String()
 }

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -199,52 +198,6 @@ func makeTarGz(t testing.TB, entries []tarEntry) []byte {
 // runtimeYML is a minimal runtime.yml mounting isolated/ at /opt/rt.
 func runtimeYML(name, version string) string {
 	return fmt.Sprintf("name: %s\nversion: \"%s\"\nmounts:\n  - source: isolated\n    target: /opt/rt\n    readonly: true\n", name, version)
-}
-
-// snapshot describes every path under dir: type, permissions, content or
-// link target.
-func snapshot(t testing.TB, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		switch {
-		case fi.Mode()&os.ModeSymlink != 0:
-			l, _ := os.Readlink(p)
-			out[rel] = "symlink " + l
-		case fi.IsDir():
-			out[rel] = "dir " + fi.Mode().Perm().String()
-		default:
-			data, _ := os.ReadFile(p)
-			out[rel] = fmt.Sprintf("file %s %s", fi.Mode().String(), data)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func diffMaps(want, got map[string]string) string {
-	var lines []string
-	for k, v := range want {
-		if g, ok := got[k]; !ok {
-			lines = append(lines, fmt.Sprintf("missing %s (%s)", k, v))
-		} else if g != v {
-			lines = append(lines, fmt.Sprintf("%s: got %q, want %q", k, g, v))
-		}
-	}
-	for k, v := range got {
-		if _, ok := want[k]; !ok {
-			lines = append(lines, fmt.Sprintf("unexpected %s (%s)", k, v))
-		}
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
 }
 
 // entriesOf lists the names in dir (".locks" excluded).

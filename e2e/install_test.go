@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/joblet/rtool/consumer/consumertest"
 	"github.com/joblet/rtool/schema"
 )
 
@@ -203,7 +204,7 @@ func TestTrickyArchiveInstallsExactly(t *testing.T) {
 		deep: "file -rw-r--r-- deep",
 		uni:  "file -rw-r--r-- unicode",
 	}
-	if diff := diffMaps(want, snapshot(t, dir)); diff != "" {
+	if diff := consumertest.DiffSnapshots(want, consumertest.Snapshot(t, dir)); diff != "" {
 		t.Errorf("installed tree differs:\n%s", diff)
 	}
 	// The hardlink is a link to the earlier file, not a copy elsewhere.
@@ -253,9 +254,9 @@ func TestConcurrentInstalls(t *testing.T) {
 	if got := entriesOf(t, root); !reflect.DeepEqual(got, []string{"demo-1.0.0"}) {
 		t.Errorf("root holds %v, want only demo-1.0.0", got)
 	}
-	want := snapshot(t, tree)
+	want := consumertest.Snapshot(t, tree)
 	want["."] = "dir -rwxr-xr-x"
-	if diff := diffMaps(want, snapshot(t, filepath.Join(root, "demo-1.0.0"))); diff != "" {
+	if diff := consumertest.DiffSnapshots(want, consumertest.Snapshot(t, filepath.Join(root, "demo-1.0.0"))); diff != "" {
 		t.Errorf("install is not intact:\n%s", diff)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -134,4 +135,52 @@ func copyFile(src, dst string, mode os.FileMode) error {
 		return err
 	}
 	return out.Close()
+}
+
+// Snapshot describes every path under dir: type, permissions, content or
+// link target.
+func Snapshot(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		switch {
+		case fi.Mode()&os.ModeSymlink != 0:
+			l, _ := os.Readlink(p)
+			out[rel] = "symlink " + l
+		case fi.IsDir():
+			out[rel] = "dir " + fi.Mode().Perm().String()
+		default:
+			data, _ := os.ReadFile(p)
+			out[rel] = fmt.Sprintf("file %s %s", fi.Mode().String(), data)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// DiffSnapshots lists, sorted, every path missing from got, unexpected in
+// it, or described differently; "" when the two snapshots are equal.
+func DiffSnapshots(want, got map[string]string) string {
+	var lines []string
+	for k, v := range want {
+		if g, ok := got[k]; !ok {
+			lines = append(lines, fmt.Sprintf("missing %s (%s)", k, v))
+		} else if g != v {
+			lines = append(lines, fmt.Sprintf("%s: got %q, want %q", k, g, v))
+		}
+	}
+	for k, v := range got {
+		if _, ok := want[k]; !ok {
+			lines = append(lines, fmt.Sprintf("unexpected %s (%s)", k, v))
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
 }
