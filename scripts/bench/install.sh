@@ -12,6 +12,8 @@
 # RUNS (default 5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 RTOOL="${RTOOL:-$PWD/bin/rtool}"
 BENCH_DIR="${BENCH_DIR:-/var/tmp/rtool-bench}"
 RUNS="${RUNS:-5}"
@@ -95,7 +97,6 @@ discard() {
 	fi
 }
 
-now() { date +%s%N; }
 # Before each timed run: move the previous output aside (see discard) and
 # flush dirty pages, so one run's writeback does not land in the next one's
 # time.
@@ -119,23 +120,14 @@ run_baseline() {
 	t1=$(now)
 	echo $(((t1 - t0) / 1000000))
 }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}'; }
 
 # Warm the page cache once for both.
 cat "$art" >/dev/null
-r_times=()
-b_times=()
-for i in $(seq 1 "$RUNS"); do
-	if [ $((i % 2)) -eq 1 ]; then
-		r_times+=("$(run_rtool)")
-		b_times+=("$(run_baseline)")
-	else
-		b_times+=("$(run_baseline)")
-		r_times+=("$(run_rtool)")
-	fi
-done
-r_med=$(printf '%s\n' "${r_times[@]}" | median)
-b_med=$(printf '%s\n' "${b_times[@]}" | median)
+alternate "$RUNS" run_rtool run_baseline
+r_times=("${FIRST_TIMES[@]}")
+b_times=("${SECOND_TIMES[@]}")
+r_med=$(median_of "${r_times[@]}")
+b_med=$(median_of "${b_times[@]}")
 echo "rtool runtime install:          runs ${r_times[*]} ms, median ${r_med} ms"
 echo "sha256sum && tar -xzf baseline: runs ${b_times[*]} ms, median ${b_med} ms"
 awk -v b="$b_med" -v r="$r_med" 'BEGIN { printf "ratio baseline/rtool: %.2fx (target >= 1.3x)\n", b / r }'

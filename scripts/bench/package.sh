@@ -5,6 +5,8 @@
 # Targets (issue 4): rtool >= 2x faster than tar -czf, output <= 5% larger,
 # wall time within 10% of tar | pigz.
 set -euo pipefail
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/../bench-lib.sh"
 
 RTOOL="${RTOOL:-$PWD/bin/rtool}"
 RUNS="${RUNS:-3}"
@@ -48,7 +50,6 @@ echo "tree: $TREE, ${size_mb} MB, $files entries, $(nproc) CPUs"
 # Warm the page cache so every tool reads from memory.
 tar -cf - -C "$TREE" . >/dev/null
 
-now() { date +%s%N; }
 declare -a t_tar t_pigz t_rtool
 for ((i = 0; i < RUNS; i++)); do
 	s=$(now); tar -czf "$OUT/tar.tar.gz" -C "$TREE" .; e=$(now); t_tar+=($(((e - s) / 1000000)))
@@ -56,10 +57,9 @@ for ((i = 0; i < RUNS; i++)); do
 	s=$(now); "$RTOOL" package "$TREE" -o "$OUT/rtool.tar.gz" >/dev/null; e=$(now); t_rtool+=($(((e - s) / 1000000)))
 done
 
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-m_tar=$(median "${t_tar[@]}")
-m_pigz=$(median "${t_pigz[@]}")
-m_rtool=$(median "${t_rtool[@]}")
+m_tar=$(median_of "${t_tar[@]}")
+m_pigz=$(median_of "${t_pigz[@]}")
+m_rtool=$(median_of "${t_rtool[@]}")
 s_tar=$(stat -c %s "$OUT/tar.tar.gz")
 s_pigz=$(stat -c %s "$OUT/pigz.tar.gz")
 s_rtool=$(stat -c %s "$OUT/rtool.tar.gz")

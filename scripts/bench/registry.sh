@@ -16,6 +16,8 @@
 # kept there), RUNS (default 5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 BENCH_DIR="${BENCH_DIR:-/var/tmp/rtool-bench}"
 RUNS="${RUNS:-5}"
 mkdir -p "$BENCH_DIR"
@@ -25,7 +27,6 @@ go test -c -o "$bin" ./registrygen
 
 # field VALUE-UNIT LINE: the number before the unit in a benchmark line.
 field() { awk -v u="$1" '{ for (i = 2; i <= NF; i++) if ($i == u) print $(i-1) }' <<<"$2"; }
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR+1)/2]; else printf "%.0f\n", (a[NR/2] + a[NR/2+1]) / 2 }'; }
 bench() { "$bin" -test.run '^$' -test.bench "^$1\$" -test.benchtime "$2" | grep "^$1"; }
 
 # Generate the registry once (not timed).
@@ -40,9 +41,8 @@ for ((i = 0; i < RUNS; i++)); do
 	line=$(bench BenchmarkMergeLargeBaseline 1x)
 	base_ns+=("$(field ns/op "$line")"); base_cpu+=("$(field cpu-ns/op "$line")"); base_b+=("$(field B/op "$line")")
 done
-m() { printf '%s\n' "$@" | median; }
-r_ns=$(m "${rt_ns[@]}"); r_cpu=$(m "${rt_cpu[@]}"); r_b=$(m "${rt_b[@]}")
-b_ns=$(m "${base_ns[@]}"); b_cpu=$(m "${base_cpu[@]}"); b_b=$(m "${base_b[@]}")
+r_ns=$(median_of "${rt_ns[@]}"); r_cpu=$(median_of "${rt_cpu[@]}"); r_b=$(median_of "${rt_b[@]}")
+b_ns=$(median_of "${base_ns[@]}"); b_cpu=$(median_of "${base_cpu[@]}"); b_b=$(median_of "${base_b[@]}")
 awk -v size="$size" -v runs="$RUNS" -v rns="$r_ns" -v rcpu="$r_cpu" -v rb="$r_b" -v bns="$b_ns" -v bcpu="$b_cpu" -v bb="$b_b" -v loadavg="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
 	printf "registry: %.1f MB, 100,000 versions; medians of %d alternating runs; load average %s\n", size / 1e6, runs, loadavg
 	printf "  rtool     %7.3f s/op  %7.3f s CPU/op  %6.0f MB allocated/op = %4.1fx file size\n", rns / 1e9, rcpu / 1e9, rb / 1e6, rb / size

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Benchmark: `rtool validate` over 1,000 generated runtimes (manifest.yaml,
-# setup.sh and two setup-<platform>.sh each: 3,000 scripts), every check but
-# shellcheck, against the baseline of checking only the scripts' syntax the
+# setup.sh and two setup-<platform>.sh each: 3,000 scripts), every check
+# but shellcheck, against the baseline of checking only the scripts' syntax the
 # way a shell script would, one `bash -n` per script (run in parallel, one
 # per core, with xargs -P). Runs alternate; prints the medians, the ratio
 # baseline/rtool, and whether rtool met its target of < 1 s.
 # Env: RTOOL (default bin/rtool), RUNS (default 5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 RTOOL="${RTOOL:-$PWD/bin/rtool}"
 RUNS="${RUNS:-5}"
 [ -x "$RTOOL" ] || { echo "validate.sh: $RTOOL not built (make build)" >&2; exit 2; }
@@ -43,7 +45,6 @@ EOF
 	chmod +x "$d"/*.sh
 done
 
-now() { date +%s%N; }
 run_rtool() {
 	local t0 t1
 	t0=$(now)
@@ -58,21 +59,12 @@ run_baseline() {
 	t1=$(now)
 	echo $(((t1 - t0) / 1000000))
 }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}'; }
 
-r_times=()
-b_times=()
-for i in $(seq 1 "$RUNS"); do
-	if [ $((i % 2)) -eq 1 ]; then
-		r_times+=("$(run_rtool)")
-		b_times+=("$(run_baseline)")
-	else
-		b_times+=("$(run_baseline)")
-		r_times+=("$(run_rtool)")
-	fi
-done
-r_med=$(printf '%s\n' "${r_times[@]}" | median)
-b_med=$(printf '%s\n' "${b_times[@]}" | median)
+alternate "$RUNS" run_rtool run_baseline
+r_times=("${FIRST_TIMES[@]}")
+b_times=("${SECOND_TIMES[@]}")
+r_med=$(median_of "${r_times[@]}")
+b_med=$(median_of "${b_times[@]}")
 echo "rtool validate (1000 runtimes, all checks but shellcheck): runs ${r_times[*]} ms, median ${r_med} ms (target < 1000 ms)"
 echo "bash -n per script baseline (syntax only, -P$(nproc)):      runs ${b_times[*]} ms, median ${b_med} ms"
 awk -v b="$b_med" -v r="$r_med" 'BEGIN { printf "ratio baseline/rtool: %.2fx\n", b / r }'
