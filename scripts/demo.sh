@@ -26,6 +26,9 @@ echo "== build (every runtime x platform; unchanged inputs are reused)" >&2
 $rtool build --all -j "${JOBS:-2}" --out "$out"
 
 echo "== registry ($out/registry.json)" >&2
+# out/registry.json describes this build's artifacts, so it is made anew;
+# the published registry.json only ever grows, through rtool publish.
+rm -f "$out/registry.json"
 for dir in runtimes/*/; do
 	name=$(basename "$dir")
 	version=$(sed -n 's/^version:[[:space:]]*//p' "$dir/manifest.yaml" | tr -d "\"'")
