@@ -172,6 +172,21 @@ func runtimeInstall(c *cli.Context) error {
 	return nil
 }
 
+// fetchRegistries loads every registry the flags and config name, and the
+// platform to resolve for (--platform, else the host's).
+func fetchRegistries(c *cli.Context) ([]*consumer.Loaded, string, error) {
+	o, err := installOptions(c)
+	if err != nil {
+		return nil, "", err
+	}
+	platform, err := detectOr(c)
+	if err != nil {
+		return nil, "", err
+	}
+	regs, err := o.Sources.FetchAll(c.Context, o.Registries, o.Warn)
+	return regs, platform, err
+}
+
 func detectOr(c *cli.Context) (string, error) {
 	if p := c.String("platform"); p != "" {
 		if _, err := schema.ParsePlatform(p); err != nil {
@@ -187,15 +202,7 @@ func runtimeList(c *cli.Context) error {
 		return usageError("runtime list takes no arguments")
 	}
 	if c.Bool("available") {
-		o, err := installOptions(c)
-		if err != nil {
-			return err
-		}
-		platform, err := detectOr(c)
-		if err != nil {
-			return err
-		}
-		regs, err := o.Sources.FetchAll(c.Context, o.Registries, o.Warn)
+		regs, platform, err := fetchRegistries(c)
 		if err != nil {
 			return err
 		}
@@ -258,15 +265,7 @@ func runtimeInfo(c *cli.Context) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	o, err := installOptions(c)
-	if err != nil {
-		return err
-	}
-	platform, err := detectOr(c)
-	if err != nil {
-		return err
-	}
-	regs, err := o.Sources.FetchAll(c.Context, o.Registries, o.Warn)
+	regs, platform, err := fetchRegistries(c)
 	if err != nil {
 		return err
 	}
