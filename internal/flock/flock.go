@@ -82,21 +82,34 @@ func try(path string, mode Mode) (*Lock, bool, error) {
 		if err != nil {
 			return nil, false, fmt.Errorf("lock %s: %w", path, err)
 		}
-		err = unix.Flock(int(f.Fd()), int(mode)|unix.LOCK_NB)
-		if errors.Is(err, unix.EWOULDBLOCK) || errors.Is(err, unix.EINTR) {
-			f.Close()
-			return nil, true, nil
-		}
-		if err != nil {
-			f.Close()
-			return nil, false, fmt.Errorf("lock %s: %w", path, err)
-		}
-		if sameFile(f, path) {
-			return &Lock{f: f, path: path}, false, nil
+		l, busy, err := lockOpened(f, path, mode)
+		if !errors.Is(err, errStale) {
+			return l, busy, err
 		}
 		// the holder before us removed the file: lock the new one
-		f.Close()
 	}
+}
+
+// errStale says the file locked is no longer the one path names.
+var errStale = errors.New("lock file was replaced")
+
+// lockOpened locks f, opened from path, and checks that path still names
+// f; it closes f unless it returns the lock.
+func lockOpened(f *os.File, path string, mode Mode) (*Lock, bool, error) {
+	err := unix.Flock(int(f.Fd()), int(mode)|unix.LOCK_NB)
+	if errors.Is(err, unix.EWOULDBLOCK) || errors.Is(err, unix.EINTR) {
+		f.Close()
+		return nil, true, nil
+	}
+	if err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if !sameFile(f, path) {
+		f.Close()
+		return nil, false, errStale
+	}
+	return &Lock{f: f, path: path}, false, nil
 }
 
 func sameFile(f *os.File, path string) bool {

@@ -73,8 +73,35 @@ func TestDirectoryLock(t *testing.T) {
 	l.Release()
 }
 
+// An acquirer that opened the lock file just before its holder removed it
+// must not count the lock on that unlinked file as held: another acquirer
+// creates and locks the new file, and the two would both "hold" the lock.
+func TestLockOnRemovedFileIsStale(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	holder, err := Acquire(context.Background(), path, Exclusive, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := os.OpenFile(path, os.O_RDWR, 0) // the racing acquirer's open
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.ReleaseAndRemove(); err != nil {
+		t.Fatal(err)
+	}
+	next, ok, err := TryAcquire(path, Exclusive) // creates and locks a new file
+	if !ok || err != nil {
+		t.Fatalf("TryAcquire after removal: ok=%v err=%v", ok, err)
+	}
+	defer next.Release()
+	if l, _, err := lockOpened(opened, path, Exclusive); !errors.Is(err, errStale) {
+		l.Release()
+		t.Fatalf("lock on the removed file = %v, want errStale", err)
+	}
+}
+
 // Holders that remove the lock file on release never overlap with
-// acquirers that opened the old file.
+// acquirers that opened the old file (a stress run of the same property).
 func TestReleaseAndRemoveNeverAdmitsTwoHolders(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.lock")
 	var inside, overlaps atomic.Int32
