@@ -127,14 +127,22 @@ func ExpandURL(tmpl string, v URLVars) (string, error) {
 	return out, nil
 }
 
-// CheckURL verifies an absolute http(s) download URL.
+// CheckURL verifies a download URL: an absolute http(s) URL, or a
+// relative path reference (a file beside the registry, such as
+// "rt-1.0.0-debian-amd64.tar.gz" or "../../rt.tar.gz"), which rtool's
+// consumer resolves against the registry's own location. Joblet's client
+// cannot resolve relative URLs, so a registry for Joblet nodes uses
+// absolute ones (what rtool publish writes).
 func CheckURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
 		return fmt.Errorf("download URL %q: %v", s, err)
 	}
+	if u.Scheme == "" && u.Host == "" && u.Path != "" && !strings.HasPrefix(s, "/") && u.RawQuery == "" && u.Fragment == "" && !strings.Contains(s, ":") {
+		return nil // relative to the registry
+	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("download URL %q must be an absolute http:// or https:// URL", s)
+		return fmt.Errorf("download URL %q must be an absolute http:// or https:// URL, or a path relative to the registry (a file beside it)", s)
 	}
 	return nil
 }
@@ -166,13 +174,16 @@ type FragmentSpec struct {
 
 // Fragment builds a one-version registry to Merge.
 //
-// The top-level download_url, checksum and size (what Joblet's installer
-// downloads) come from the source package when there is one. Without one
-// they point at the artifact of the primary platform (the first of
-// Platforms); a fragment that lacks that artifact leaves them empty, and
-// merging the primary platform's fragment fills them, so per-platform
-// fragments merge in any order to the same entry. Verify reports an entry
-// still waiting for its top-level download.
+// The top-level download_url, checksum and size are what Joblet's
+// installer downloads (it reads nothing else), so they always point at the
+// prebuilt artifact of the primary platform (the first of Platforms),
+// never at the source package: a node given the source package would try
+// to build it with setup.sh, which cannot work there. The source package
+// is recorded under source_package. A fragment that lacks the primary
+// platform's artifact leaves the top-level download empty, and merging the
+// primary platform's fragment fills it, so per-platform fragments merge in
+// any order to the same entry. Verify reports an entry still waiting for
+// its top-level download.
 func Fragment(spec FragmentSpec) (*schema.Registry, error) {
 	if err := schema.CheckName(spec.Name); err != nil {
 		return nil, err
@@ -180,8 +191,13 @@ func Fragment(spec FragmentSpec) (*schema.Registry, error) {
 	if err := schema.CheckVersion(spec.Version); err != nil {
 		return nil, err
 	}
-	if spec.Source == nil && len(spec.Artifacts) == 0 {
-		return nil, fmt.Errorf("%s@%s: nothing to register; give a source package or at least one platform artifact", spec.Name, spec.Version)
+	if len(spec.Artifacts) == 0 {
+		if spec.Source != nil {
+			return nil, fmt.Errorf("%s@%s: a source package alone cannot be registered: Joblet installs the top-level download_url, which must be a prebuilt artifact "+
+				"(a node cannot build a source package); give the artifact of the primary platform too (--artifact %s)",
+				spec.Name, spec.Version, schema.ArtifactName(spec.Name, spec.Version, firstOr(spec.Platforms, "<platform>")))
+		}
+		return nil, fmt.Errorf("%s@%s: nothing to register; give at least one prebuilt platform artifact", spec.Name, spec.Version)
 	}
 	platforms := slices.Clone(spec.Platforms)
 	if len(platforms) == 0 {
@@ -241,7 +257,7 @@ func Fragment(spec FragmentSpec) (*schema.Registry, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.DownloadURL, e.Checksum, e.Size = u, spec.Source.Checksum, spec.Source.Size
+		e.SourcePackage = &schema.Artifact{DownloadURL: u, Checksum: spec.Source.Checksum, Size: spec.Source.Size}
 	}
 	for _, a := range spec.Artifacts {
 		if _, err := schema.ParsePlatform(a.Platform); err != nil {
@@ -264,7 +280,7 @@ func Fragment(spec FragmentSpec) (*schema.Registry, error) {
 			e.Artifacts = map[string]*schema.Artifact{}
 		}
 		e.Artifacts[a.Platform] = &schema.Artifact{DownloadURL: u, Checksum: a.File.Checksum, Size: a.File.Size, UnpackedSize: a.File.UnpackedSize, Entries: a.File.Entries}
-		if spec.Source == nil && a.Platform == platforms[0] {
+		if a.Platform == platforms[0] {
 			e.DownloadURL, e.Checksum, e.Size = u, a.File.Checksum, a.File.Size
 		}
 	}
@@ -309,4 +325,11 @@ func PlatformFromArtifactName(file, name, version string) (string, error) {
 		return "", fmt.Errorf("artifact %s: %w", file, err)
 	}
 	return p, nil
+}
+
+func firstOr(list []string, def string) string {
+	if len(list) > 0 {
+		return list[0]
+	}
+	return def
 }

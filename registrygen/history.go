@@ -92,6 +92,15 @@ func CheckHistory(previous, current *schema.Registry) error {
 			if pe.ReleasedAt != "" && pe.ReleasedAt != ce.ReleasedAt {
 				problems = append(problems, HistoryProblem{Kind: "released_at", Name: name, Version: v, Old: pe.ReleasedAt, New: ce.ReleasedAt})
 			}
+			if ps := pe.SourcePackage; ps != nil {
+				const p = schema.SourcePackageForced
+				switch cs := ce.SourcePackage; {
+				case cs == nil:
+					problems = append(problems, HistoryProblem{Kind: "lost", Name: name, Version: v, Platform: p})
+				case ps.Checksum != cs.Checksum && !forcedPath(ce.Forced, p, ps.Checksum, cs.Checksum):
+					problems = append(problems, HistoryProblem{Kind: "changed", Name: name, Version: v, Platform: p, Old: ps.Checksum, New: cs.Checksum})
+				}
+			}
 			for _, p := range sortedKeys(pe.Artifacts) {
 				pa, ca := pe.Artifacts[p], ce.Artifacts[p]
 				switch {

@@ -317,8 +317,29 @@ func (m *merger) entry(name, v string, b, in *schema.RegistryEntry) *schema.Regi
 		}
 	}
 
+	// The source package, before the top-level download: a version
+	// published before source_package existed has the source package as
+	// its top-level download, which is history and stays (legacy below).
+	if is := in.SourcePackage; is != nil {
+		const p = schema.SourcePackageForced
+		switch bs := b.SourcePackage; {
+		case bs == nil:
+			mut().SourcePackage = cloneArtifact(is)
+			change(ChangeFilled, "", p)
+		default:
+			if ns := m.artifact(p, bs, is, conflict, change, differ); ns != bs {
+				x := mut()
+				x.SourcePackage = ns
+				if ns.Checksum != bs.Checksum {
+					x.Forced = append(x.Forced, m.forcedRecord(p, bs.Checksum, ns.Checksum))
+				}
+			}
+		}
+	}
+	legacy := in.SourcePackage != nil && b.Checksum != "" && b.Checksum == in.SourcePackage.Checksum
+
 	// The top-level download (upstream's download_url, checksum, size).
-	if in.Checksum != "" {
+	if in.Checksum != "" && !legacy {
 		switch {
 		case b.Checksum == "":
 			x := mut()

@@ -179,7 +179,8 @@ func TestExpandURL(t *testing.T) {
 		"ftp://e.com/{file}":   "must be an absolute http:// or https:// URL",
 		"https://e.com/{nope}": "unknown placeholder {nope}",
 		"https://e.com/{file":  "unclosed",
-		"/relative/{file}":     "must be an absolute",
+		"/absolute/{file}":     "must be an absolute",
+		"x:{file}":             "must be an absolute",
 	} {
 		got, err := ExpandURL(tmpl, v)
 		if err != nil {
@@ -206,8 +207,14 @@ func TestFragment(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "fragment.json", encode(t, r))
-	// Without a source package the top-level download is the primary
-	// platform's artifact; without that artifact it stays empty.
+	// The top-level download is the primary platform's artifact (what
+	// Joblet installs), never the source package, which has its own key.
+	if e := r.Runtimes["rt"]["1.0.0"]; e.Checksum != amd.Checksum || e.SourcePackage == nil || e.SourcePackage.Checksum != src.Checksum ||
+		e.SourcePackage.DownloadURL != "https://e.com/dl/rt@1.0.0/rt-1.0.0.tar.gz" || e.SourcePackage.Size != 10 {
+		t.Errorf("top-level with a source package = %+v, source_package %+v", e, e.SourcePackage)
+	}
+	// Without a source package the top-level download is the same;
+	// without the primary artifact it stays empty.
 	spec.Source = nil
 	r, err = Fragment(spec)
 	if err != nil {
@@ -236,9 +243,9 @@ func TestFragment(t *testing.T) {
 		t.Errorf("default platforms %v", got)
 	}
 	// A plain base URL gets /{file}; a single .tar.gz URL is used as is.
-	spec = FragmentSpec{Name: "rt", Version: "1.0.0", Source: src, URL: "https://e.com/files/", ReleasedAt: t0}
+	spec = FragmentSpec{Name: "rt", Version: "1.0.0", Artifacts: []PlatformFile{{"ubuntu-amd64", amd}}, URL: "https://e.com/files/", ReleasedAt: t0}
 	r, _ = Fragment(spec)
-	if got := r.Runtimes["rt"]["1.0.0"].DownloadURL; got != "https://e.com/files/rt-1.0.0.tar.gz" {
+	if got := r.Runtimes["rt"]["1.0.0"].DownloadURL; got != "https://e.com/files/rt-1.0.0-ubuntu-amd64.tar.gz" {
 		t.Errorf("base URL: %s", got)
 	}
 	spec.URL = "https://e.com/exact.tar.gz"
@@ -253,13 +260,14 @@ func TestFragment(t *testing.T) {
 	}{
 		"bad name":           {FragmentSpec{Name: "Rt", Version: "1.0.0", Source: src, URL: urlTemplate}, "uppercase"},
 		"bad version":        {FragmentSpec{Name: "rt", Version: "v1.0.0", Source: src, URL: urlTemplate}, `"v" prefix`},
+		"source alone":       {FragmentSpec{Name: "rt", Version: "1.0.0", Platforms: []string{"ubuntu-arm64"}, Source: src, URL: urlTemplate}, "--artifact rt-1.0.0-ubuntu-arm64.tar.gz"},
 		"nothing":            {FragmentSpec{Name: "rt", Version: "1.0.0", URL: urlTemplate}, "nothing to register"},
 		"bad platform":       {FragmentSpec{Name: "rt", Version: "1.0.0", Artifacts: []PlatformFile{{"windows-amd64", amd}}, URL: urlTemplate}, "not <os>-<arch>"},
 		"undeclared":         {FragmentSpec{Name: "rt", Version: "1.0.0", Platforms: []string{"ubuntu-arm64"}, Artifacts: []PlatformFile{{"ubuntu-amd64", amd}}, URL: urlTemplate}, "not among the version's platforms"},
 		"twice":              {FragmentSpec{Name: "rt", Version: "1.0.0", Platforms: []string{"ubuntu-amd64"}, Artifacts: []PlatformFile{{"ubuntu-amd64", amd}, {"ubuntu-amd64", arm}}, URL: urlTemplate}, "two artifacts"},
-		"no url":             {FragmentSpec{Name: "rt", Version: "1.0.0", Source: src}, "no download URL"},
-		"bad checksum":       {FragmentSpec{Name: "rt", Version: "1.0.0", Source: &EntryFile{Path: "x", Checksum: "sha256:zz"}, URL: urlTemplate}, "must have 64 hex digits"},
-		"platform in source": {FragmentSpec{Name: "rt", Version: "1.0.0", Source: src, URL: "https://e.com/{platform}/{file}"}, "no platform"},
+		"no url":             {FragmentSpec{Name: "rt", Version: "1.0.0", Artifacts: []PlatformFile{{"ubuntu-amd64", amd}}}, "no download URL"},
+		"bad checksum":       {FragmentSpec{Name: "rt", Version: "1.0.0", Source: &EntryFile{Path: "x", Checksum: "sha256:zz"}, Artifacts: []PlatformFile{{"ubuntu-amd64", amd}}, URL: urlTemplate}, "must have 64 hex digits"},
+		"platform in source": {FragmentSpec{Name: "rt", Version: "1.0.0", Source: src, Artifacts: []PlatformFile{{"ubuntu-amd64", amd}}, URL: "https://e.com/{platform}/{file}"}, "no platform"},
 	} {
 		if _, err := Fragment(c.spec); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want %q", name, err, c.want)
@@ -301,7 +309,7 @@ func TestVerify(t *testing.T) {
         "size": 0,
         "platforms": ["ubuntu-amd64", "ubuntu-arm64"],
         "artifacts": {
-          "ubuntu-arm64": {"download_url": "relative.tar.gz", "checksum": "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", "size": 1}
+          "ubuntu-arm64": {"download_url": "x:relative.tar.gz", "checksum": "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", "size": 1}
         }
       }
     }
@@ -357,7 +365,9 @@ func TestVerifyRehashesArtifacts(t *testing.T) {
 	for _, p := range rep.Problems {
 		fields = append(fields, p.Path[strings.LastIndexByte(p.Path, '.')+1:])
 	}
-	if !slices.Equal(fields, []string{"checksum", "size", "unpacked_size", "entries"}) {
+	// The top-level download is the same file as the primary artifact, so
+	// both places that name it are reported.
+	if !slices.Equal(fields, []string{"checksum", "size", "checksum", "size", "unpacked_size", "entries"}) {
 		t.Errorf("problems %v", rep.Problems)
 	}
 }

@@ -240,6 +240,7 @@ const (
 	fPlatforms
 	fReleasedAt
 	fArtifacts
+	fSourcePackage
 	fYanked
 	fForced
 )
@@ -307,6 +308,10 @@ func (p *parser) entry(key string) *schema.RegistryEntry {
 			case "artifacts":
 				if !p.dup(&s, fArtifacts, k, keyOff) {
 					e.Artifacts = p.artifacts()
+				}
+			case "source_package":
+				if !p.dup(&s, fSourcePackage, k, keyOff) {
+					e.SourcePackage = p.artifact()
 				}
 			case "yanked":
 				if !p.dup(&s, fYanked, k, keyOff) {

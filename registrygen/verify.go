@@ -112,7 +112,7 @@ func (v *verifier) entry(ctx context.Context, name, ver string, e *schema.Regist
 		if len(e.Platforms) > 0 {
 			primary = e.Platforms[0]
 		}
-		v.problem(ep, "no top-level download yet (Joblet installs from download_url): merge the fragment with the %s artifact, or add the source package with --source", primary)
+		v.problem(ep, "no top-level download yet (Joblet installs from download_url): merge the fragment with the %s artifact", primary)
 	} else {
 		v.file(ep, e.DownloadURL, e.Checksum, e.Size)
 	}
@@ -120,6 +120,9 @@ func (v *verifier) entry(ctx context.Context, name, ver string, e *schema.Regist
 		if err := CheckTime(e.ReleasedAt); err != nil {
 			v.problem(ep+jsonPath("released_at"), "%v", err)
 		}
+	}
+	if sp := e.SourcePackage; sp != nil {
+		v.file(ep+jsonPath(schema.SourcePackageForced), sp.DownloadURL, sp.Checksum, sp.Size)
 	}
 	for _, p := range sortedKeys(e.Artifacts) {
 		ap := ep + jsonPath("artifacts", p)
@@ -159,13 +162,22 @@ func (v *verifier) entry(ctx context.Context, name, ver string, e *schema.Regist
 				v.problem(fp, "%v", err)
 			}
 		}
-		if f.Platform != "" && e.Artifacts[f.Platform] == nil {
+		if f.Platform == schema.SourcePackageForced {
+			if e.SourcePackage == nil {
+				v.problem(fp, "forced change of the source package, but the entry has no source_package")
+			}
+		} else if f.Platform != "" && e.Artifacts[f.Platform] == nil {
 			v.problem(fp, "forced change for platform %s, which has no artifact", f.Platform)
 		}
 	}
 	if v.opts.ArtifactsDir != "" {
 		if err := v.rehash(ctx, ep, e.DownloadURL, e.Checksum, e.Size, 0, 0); err != nil {
 			return err
+		}
+		if sp := e.SourcePackage; sp != nil {
+			if err := v.rehash(ctx, ep+jsonPath(schema.SourcePackageForced), sp.DownloadURL, sp.Checksum, sp.Size, 0, 0); err != nil {
+				return err
+			}
 		}
 		for _, p := range sortedKeys(e.Artifacts) {
 			if a := e.Artifacts[p]; a != nil {

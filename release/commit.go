@@ -11,6 +11,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -33,6 +34,15 @@ type CommitOptions struct {
 	// after every rejected push, so it must be pure. Returning the same
 	// bytes commits nothing.
 	Update func(current []byte) ([]byte, error)
+	// Derived, when set, returns more files (repository path → content)
+	// computed from what Update returned, committed in the same commit
+	// (registry.json's per-platform views). A derived file already equal
+	// on the branch is left alone; the commit is skipped only when the
+	// file and every derived file are unchanged.
+	Derived func(after []byte) (map[string][]byte, error)
+	// CreateBranch lets the first commit create Branch when the remote
+	// answers but has no such branch (a new, empty view repository).
+	CreateBranch bool
 	// MaxAttempts bounds fetch-update-push rounds (default 10).
 	MaxAttempts int
 	// Backoff is the base of the jittered exponential backoff between
@@ -50,9 +60,12 @@ type CommitResult struct {
 	Commit    string `json:"commit,omitempty"` // the pushed commit ("" if unchanged or dry run)
 	Parent    string `json:"parent"`           // the branch head the update was based on
 	Attempts  int    `json:"attempts"`
-	Unchanged bool   `json:"unchanged"` // the update produced the content already there
-	Before    []byte `json:"-"`         // the content the final attempt was based on (nil: no file)
-	After     []byte `json:"-"`         // the content written (or that would be)
+	Unchanged bool   `json:"unchanged"` // the update produced the content already there (derived files too)
+	// Files are the repository paths the commit wrote (or would write):
+	// the file when it changed, and every derived file that changed.
+	Files  []string `json:"files,omitempty"`
+	Before []byte   `json:"-"` // the content the final attempt was based on (nil: no file)
+	After  []byte   `json:"-"` // the content written (or that would be)
 }
 
 // CommitFile commits one file to a branch of a remote without ever losing
@@ -126,41 +139,75 @@ func commitOnce(ctx context.Context, g Git, opts CommitOptions, res *CommitResul
 	}()
 	// --refmap= keeps git from also updating refs/remotes/<remote>/<branch>,
 	// which concurrent publishers sharing one clone would race to lock.
+	var parent string
+	var current []byte
 	if _, err := g.Run(ctx, "fetch", "-q", "--no-tags", "--no-write-fetch-head", "--refmap=", opts.Remote,
 		"+refs/heads/"+opts.Branch+":"+ref); err != nil {
-		return false, fmt.Errorf("fetch %s from %s: %w", opts.Branch, opts.Remote, err)
-	}
-	parent, err := g.line(ctx, "rev-parse", "--verify", ref+"^{commit}")
-	if err != nil {
-		return false, err
+		if !opts.CreateBranch || !branchMissing(ctx, g, opts.Remote, opts.Branch) {
+			return false, fmt.Errorf("fetch %s from %s: %w", opts.Branch, opts.Remote, err)
+		}
+		// A new, empty repository: the first commit starts the branch (a
+		// concurrent creator makes our push fail as non-fast-forward).
+	} else {
+		if parent, err = g.line(ctx, "rev-parse", "--verify", ref+"^{commit}"); err != nil {
+			return false, err
+		}
+		if current, err = readBlob(ctx, g, parent, opts.Path); err != nil {
+			return false, err
+		}
 	}
 	res.Parent = parent
-	current, err := readBlob(ctx, g, parent, opts.Path)
-	if err != nil {
-		return false, err
-	}
 	next, err := opts.Update(current)
 	if err != nil {
 		return false, err
 	}
 	res.Before, res.After = current, next
-	if current != nil && bytes.Equal(current, next) {
+	files := map[string][]byte{}
+	if current == nil || !bytes.Equal(current, next) {
+		files[opts.Path] = next
+	}
+	if opts.Derived != nil {
+		derived, err := opts.Derived(next)
+		if err != nil {
+			return false, err
+		}
+		for p, data := range derived {
+			var have []byte
+			if parent != "" {
+				if have, err = readBlob(ctx, g, parent, p); err != nil {
+					return false, err
+				}
+			}
+			if have == nil || !bytes.Equal(have, data) {
+				files[p] = data
+			}
+		}
+	}
+	res.Files = sortedKeys(files)
+	if len(files) == 0 {
 		res.Unchanged = true
 		return false, nil
 	}
 	if opts.DryRun {
 		return false, nil
 	}
-	blobOut, err := g.RunInput(ctx, bytes.NewReader(next), "hash-object", "-w", "--stdin")
-	if err != nil {
-		return false, fmt.Errorf("store %s: %w", opts.Path, err)
+	blobs := map[string]string{}
+	for p, data := range files {
+		blobOut, err := g.RunInput(ctx, bytes.NewReader(data), "hash-object", "-w", "--stdin")
+		if err != nil {
+			return false, fmt.Errorf("store %s: %w", p, err)
+		}
+		blobs[p] = strings.TrimSpace(blobOut)
 	}
-	blob := strings.TrimSpace(blobOut)
-	tree, err := treeWith(ctx, g, parent, opts.Path, blob)
+	tree, err := treeWith(ctx, g, parent, blobs)
 	if err != nil {
 		return false, err
 	}
-	commitOut, err := g.RunInput(ctx, strings.NewReader(opts.Message), "commit-tree", tree, "-p", parent, "-F", "-")
+	args := []string{"commit-tree", tree, "-F", "-"}
+	if parent != "" {
+		args = append(args, "-p", parent)
+	}
+	commitOut, err := g.RunInput(ctx, strings.NewReader(opts.Message), args...)
 	if err != nil {
 		return false, fmt.Errorf("commit %s: %w", opts.Path, err)
 	}
@@ -176,6 +223,30 @@ func commitOnce(ctx context.Context, g Git, opts CommitOptions, res *CommitResul
 	}
 	res.Commit = commit
 	return false, nil
+}
+
+// fetchFile returns the file at path on the head of remote's branch, or
+// nil when there is none, fetching into a private ref (see commitOnce).
+func fetchFile(ctx context.Context, g Git, remote, branch, path string) ([]byte, error) {
+	ref := "refs/rtool/read-" + randomHex()
+	defer func() {
+		_, _ = g.Run(context.WithoutCancel(ctx), "update-ref", "-d", ref)
+	}()
+	if _, err := g.Run(ctx, "fetch", "-q", "--no-tags", "--no-write-fetch-head", "--refmap=", remote,
+		"+refs/heads/"+branch+":"+ref); err != nil {
+		return nil, fmt.Errorf("fetch %s from %s: %w", branch, remote, err)
+	}
+	head, err := g.line(ctx, "rev-parse", "--verify", ref+"^{commit}")
+	if err != nil {
+		return nil, err
+	}
+	return readBlob(ctx, g, head, path)
+}
+
+// branchMissing reports whether remote answers and has no such branch.
+func branchMissing(ctx context.Context, g Git, remote, branch string) bool {
+	out, err := g.Run(ctx, "ls-remote", "--heads", remote, "refs/heads/"+branch)
+	return err == nil && strings.TrimSpace(out) == ""
 }
 
 // readBlob returns the file at path in commit, or nil when there is none.
@@ -199,9 +270,10 @@ func readBlob(ctx context.Context, g Git, commit, path string) ([]byte, error) {
 	return []byte(out), nil
 }
 
-// treeWith returns the tree of commit with path replaced by blob, built in
-// a temporary index so the repository's own index is not touched.
-func treeWith(ctx context.Context, g Git, commit, path, blob string) (string, error) {
+// treeWith returns the tree of commit with each path replaced by its
+// blob, built in a temporary index so the repository's own index is not
+// touched.
+func treeWith(ctx context.Context, g Git, commit string, blobs map[string]string) (string, error) {
 	gitDir, err := g.line(ctx, "rev-parse", "--absolute-git-dir")
 	if err != nil {
 		return "", err
@@ -214,11 +286,17 @@ func treeWith(ctx context.Context, g Git, commit, path, blob string) (string, er
 	os.Remove(tmp.Name()) // git wants to create it
 	defer os.Remove(tmp.Name())
 	env := []string{"GIT_INDEX_FILE=" + tmp.Name()}
-	if _, err := g.run(ctx, nil, env, "read-tree", commit); err != nil {
+	readTree := []string{"read-tree", "--empty"}
+	if commit != "" {
+		readTree = []string{"read-tree", commit}
+	}
+	if _, err := g.run(ctx, nil, env, readTree...); err != nil {
 		return "", err
 	}
-	if _, err := g.run(ctx, nil, env, "update-index", "--add", "--cacheinfo", "100644,"+blob+","+filepath.ToSlash(path)); err != nil {
-		return "", err
+	for _, path := range sortedKeys(blobs) {
+		if _, err := g.run(ctx, nil, env, "update-index", "--add", "--cacheinfo", "100644,"+blobs[path]+","+filepath.ToSlash(path)); err != nil {
+			return "", err
+		}
 	}
 	out, err := g.run(ctx, nil, env, "write-tree")
 	if err != nil {
@@ -261,4 +339,13 @@ func randomHex() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/joblet/rtool/registrygen"
 )
 
 // DirPublisher publishes to a static directory tree that any web server
@@ -84,33 +86,49 @@ func (p *DirPublisher) Publish(ctx context.Context, req ReleaseRequest) ([]Publi
 	return out, nil
 }
 
-// WriteRegistry writes <Dir>/registry.json atomically, so the directory is
-// a complete registry: consumers use --registry <BaseURL>/registry.json.
-func (p *DirPublisher) WriteRegistry(data []byte) error {
+// WriteRegistry makes <Dir>/registry.json hold data, and writes its
+// per-platform views beside it (<Dir>/platforms/<platform>/registry.json),
+// so the directory is a complete registry: rtool consumers use --registry
+// <BaseURL>/registry.json, Joblet nodes <BaseURL> or
+// <BaseURL>/platforms/<platform>. The mirror only ever moves forward:
+// under a lock on the directory, data is merged into the registry already
+// there (a publish whose push reply was slow must not overwrite a newer
+// registry), the result must keep all of its history, and views are
+// written before registry.json.
+func (p *DirPublisher) WriteRegistry(ctx context.Context, data []byte) error {
 	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
 		return fmt.Errorf("dir publisher: %w", err)
 	}
 	dest := filepath.Join(p.Dir, "registry.json")
-	tmp, err := os.CreateTemp(p.Dir, ".registry.json.tmp-*")
+	unlock, err := registrygen.Lock(ctx, dest)
 	if err != nil {
 		return fmt.Errorf("dir publisher: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dest)
-	}
+	defer unlock()
+	incoming, err := registrygen.Parse(data, "the committed registry.json")
 	if err != nil {
-		return fmt.Errorf("dir publisher: write %s: %w", dest, err)
+		return fmt.Errorf("dir publisher: %w", err)
+	}
+	next := incoming
+	existing, err := registrygen.Load(dest)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("dir publisher: the mirror's registry is broken, not replacing it: %w", err)
+	default:
+		if registrygen.CheckHistory(existing, incoming) != nil {
+			// The mirror has something the committed registry lacks (a
+			// concurrent publish got here first): keep both.
+			if next, _, err = registrygen.Merge(existing, incoming, registrygen.MergeOptions{}); err != nil {
+				return fmt.Errorf("dir publisher: %s and the committed registry disagree: %w", dest, err)
+			}
+		}
+		if err := registrygen.CheckHistory(existing, next); err != nil {
+			return fmt.Errorf("dir publisher: %s: %w", dest, err)
+		}
+	}
+	if err := registrygen.WriteWithViews(dest, next); err != nil {
+		return fmt.Errorf("dir publisher: %w", err)
 	}
 	return syncDir(p.Dir)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -45,6 +46,13 @@ type PublishOptions struct {
 	Remote       string
 	Branch       string
 	RegistryPath string
+	// ViewRepos maps a platform to a git remote (a URL or a remote name
+	// of Repo) whose branch ViewBranch (default main) gets that
+	// platform's view as its root registry.json, for Joblet nodes whose
+	// stock CLI can only name owner/repo. Each is committed after
+	// registry.json, with the same retries, under CheckViewHistory.
+	ViewRepos  map[string]string
+	ViewBranch string
 	// MaxAttempts and Backoff bound the registry commit retries (see CommitOptions).
 	MaxAttempts int
 	Backoff     time.Duration
@@ -69,7 +77,9 @@ type PublishResult struct {
 	Changes   registrygen.Changes    `json:"changes"`
 	Diff      registrygen.DiffResult `json:"diff"`
 	Commit    *CommitResult          `json:"commit"`
-	DryRun    bool                   `json:"dry_run"`
+	// ViewCommits are the per-platform view repositories' commits.
+	ViewCommits map[string]*CommitResult `json:"view_commits,omitempty"`
+	DryRun      bool                     `json:"dry_run"`
 }
 
 // Publish releases one tagged runtime: it checks the tag against the
@@ -214,10 +224,19 @@ func Publish(ctx context.Context, opts PublishOptions) (*PublishResult, error) {
 		}
 		return registrygen.Encode(merged)
 	}
+	for _, p := range sortedKeys(opts.ViewRepos) {
+		if _, err := schema.ParsePlatform(p); err != nil {
+			return nil, fmt.Errorf("publish %s: view repository for %q: %w", tag, p, err)
+		}
+		if opts.ViewRepos[p] == "" {
+			return nil, fmt.Errorf("publish %s: view repository for %s: empty git URL", tag, p)
+		}
+	}
 	commit, err := CommitFile(ctx, CommitOptions{
 		Git: opts.Repo, Remote: opts.Remote, Branch: opts.Branch, Path: opts.RegistryPath,
 		Message:     CommitMessage(tag, m.Platforms),
 		Update:      update,
+		Derived:     func(after []byte) (map[string][]byte, error) { return derivedViews(after, opts.RegistryPath) },
 		MaxAttempts: opts.MaxAttempts, Backoff: opts.Backoff, DryRun: opts.DryRun, Log: log,
 	})
 	if err != nil {
@@ -227,18 +246,107 @@ func Publish(ctx context.Context, opts PublishOptions) (*PublishResult, error) {
 		return res, fmt.Errorf("publish %s: files are published; registry.json not updated (rerun to retry, it is idempotent): %w", tag, err)
 	}
 	res.Commit = commit
-	if mirror, ok := opts.Publisher.(RegistryMirror); ok && !opts.DryRun {
-		// the registry as committed (or as it already was), next to the files
-		if err := mirror.WriteRegistry(commit.After); err != nil {
-			return res, fmt.Errorf("publish %s: registry.json is committed; %w", tag, err)
-		}
-	}
 	switch {
 	case opts.DryRun:
 	case commit.Unchanged:
 		fmt.Fprintf(log, "%s already lists %s; nothing to commit\n", opts.RegistryPath, tag)
 	default:
-		fmt.Fprintf(log, "committed %s %s to %s (attempt %d)\n", opts.RegistryPath, short(commit.Commit), opts.Branch, commit.Attempts)
+		fmt.Fprintf(log, "committed %s %s to %s (attempt %d)\n", strings.Join(commit.Files, ", "), short(commit.Commit), opts.Branch, commit.Attempts)
+	}
+	if mirror, ok := opts.Publisher.(RegistryMirror); ok && !opts.DryRun {
+		// the registry as committed (or as it already was), next to the
+		// files; the mirror merges it into what it has, so it only moves
+		// forward whatever order concurrent publishes reach it in
+		if err := mirror.WriteRegistry(ctx, commit.After); err != nil {
+			return res, fmt.Errorf("publish %s: registry.json is committed; %w", tag, err)
+		}
+	}
+	for _, p := range sortedKeys(opts.ViewRepos) {
+		vc, err := commitView(ctx, opts, tag, p, log)
+		if err != nil {
+			return res, fmt.Errorf("publish %s: registry.json is committed; the %s view repository is not (rerun to retry, it is idempotent): %w", tag, p, err)
+		}
+		if res.ViewCommits == nil {
+			res.ViewCommits = map[string]*CommitResult{}
+		}
+		res.ViewCommits[p] = vc
+	}
+	return res, nil
+}
+
+// derivedViews returns the per-platform views of the registry encoded in
+// data, at their paths in the repository beside registryPath.
+func derivedViews(data []byte, registryPath string) (map[string][]byte, error) {
+	r, err := registrygen.Parse(data, registryPath)
+	if err != nil {
+		return nil, err
+	}
+	views, err := registrygen.ViewFiles(r)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(views))
+	for rel, v := range views {
+		out[path.Join(path.Dir(registryPath), rel)] = v
+	}
+	return out, nil
+}
+
+// commitView commits platform's view as the root registry.json of its
+// view repository. Each attempt fetches that branch first and then the
+// freshest registry.json of the main branch, so the view it derives is at
+// least as new as whatever produced the view already there (the main
+// registry is pushed before its views); CheckViewHistory refuses anything
+// that would drop a version the view had, unless the main registry yanked
+// it.
+func commitView(ctx context.Context, opts PublishOptions, tag schema.Tag, platform string, log io.Writer) (*CommitResult, error) {
+	remote := opts.ViewRepos[platform]
+	branch := opts.ViewBranch
+	if branch == "" {
+		branch = "main"
+	}
+	mainRemote, mainBranch := opts.Remote, opts.Branch
+	if mainRemote == "" {
+		mainRemote = "origin"
+	}
+	if mainBranch == "" {
+		mainBranch = "main"
+	}
+	update := func(current []byte) ([]byte, error) {
+		mainData, err := fetchFile(ctx, opts.Repo, mainRemote, mainBranch, opts.RegistryPath)
+		if err != nil {
+			return nil, err
+		}
+		if mainData == nil {
+			return nil, fmt.Errorf("%s/%s has no %s to derive the %s view from", mainRemote, mainBranch, opts.RegistryPath, platform)
+		}
+		main, err := registrygen.Parse(mainData, mainRemote+"/"+mainBranch+":"+opts.RegistryPath)
+		if err != nil {
+			return nil, err
+		}
+		view := registrygen.View(main, platform)
+		if current != nil {
+			prev, err := registrygen.Parse(current, remote+"/"+branch+":registry.json")
+			if err != nil {
+				return nil, fmt.Errorf("the %s view on %s is broken, not replacing it: %w", platform, remote, err)
+			}
+			if err := registrygen.CheckViewHistory(prev, view, main, platform); err != nil {
+				return nil, err
+			}
+		}
+		return registrygen.Encode(view)
+	}
+	res, err := CommitFile(ctx, CommitOptions{
+		Git: opts.Repo, Remote: remote, Branch: branch, Path: "registry.json", CreateBranch: true,
+		Message:     fmt.Sprintf("registry: %s view after %s\n\nDerived by rtool from %s of %s.\n", platform, tag, opts.RegistryPath, mainRemote),
+		Update:      update,
+		MaxAttempts: opts.MaxAttempts, Backoff: opts.Backoff, DryRun: opts.DryRun, Log: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !opts.DryRun && !res.Unchanged {
+		fmt.Fprintf(log, "committed the %s view %s to %s %s\n", platform, short(res.Commit), remote, branch)
 	}
 	return res, nil
 }

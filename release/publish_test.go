@@ -108,8 +108,32 @@ func TestPublishDirEndToEnd(t *testing.T) {
 	if e == nil {
 		t.Fatalf("node-18@1.0.0 not in the registry")
 	}
-	if e.DownloadURL != pub.DownloadURL("node-18@1.0.0", "node-18-1.0.0.tar.gz") || e.ReleasedAt != "2026-01-02T03:04:05Z" {
+	// Joblet installs the top-level download: the primary platform's
+	// prebuilt artifact, never the source package, which has its own key.
+	if e.DownloadURL != pub.DownloadURL("node-18@1.0.0", "node-18-1.0.0-ubuntu-amd64.tar.gz") || e.Checksum != e.Artifacts["ubuntu-amd64"].Checksum ||
+		e.Size != e.Artifacts["ubuntu-amd64"].Size || e.ReleasedAt != "2026-01-02T03:04:05Z" {
 		t.Fatalf("entry %+v", e)
+	}
+	if sp := e.SourcePackage; sp == nil || sp.DownloadURL != pub.DownloadURL("node-18@1.0.0", "node-18-1.0.0.tar.gz") || sp.Checksum != schema.ChecksumPrefix+res.Assets[0].SHA256 {
+		t.Fatalf("source_package %+v", sp)
+	}
+	// Views are committed with registry.json, in the same commit, and the
+	// mirror serves them too.
+	for _, p := range platforms {
+		view := remoteFile(t, r, "platforms/"+p+"/registry.json")
+		want, err := registrygen.Encode(registrygen.View(after, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if view != string(want) {
+			t.Fatalf("committed %s view differs from the registry's", p)
+		}
+		if served, _ := os.ReadFile(filepath.Join(pub.Dir, "platforms", p, "registry.json")); string(served) != view {
+			t.Fatalf("the mirror's %s view is not the committed one", p)
+		}
+	}
+	if files := mustGit(t, Git{Dir: r.Remote, Env: r.Env}, "show", "--name-only", "--format=", "main"); files != "platforms/ubuntu-amd64/registry.json\nplatforms/ubuntu-arm64/registry.json\nregistry.json" {
+		t.Fatalf("the release commit holds %q", files)
 	}
 	for _, p := range platforms {
 		a := e.Artifacts[p]
@@ -165,7 +189,9 @@ func TestPublishDirEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	e = remoteRegistry(t, r).Runtimes["node-18"]["1.0.0"]
-	if len(e.Forced) != len(platforms) || res.Assets[1].State != StateReplaced {
+	// one record per artifact, and one for the top-level download (the
+	// primary artifact); the source package is packed the same again
+	if len(e.Forced) != len(platforms)+1 || res.Assets[1].State != StateReplaced {
 		t.Fatalf("forced republish: forced records %+v, asset state %s", e.Forced, res.Assets[1].State)
 	}
 	if err := registrygen.CheckHistory(after, remoteRegistry(t, r)); err != nil {

@@ -79,7 +79,10 @@ type Publisher interface {
 // registry.json next to the files (the dir publisher), so a mirror is a
 // complete registry consumers can point at.
 type RegistryMirror interface {
-	WriteRegistry(data []byte) error
+	// WriteRegistry merges the committed registry.json into the mirror's
+	// and writes it with its per-platform views; the mirror only moves
+	// forward.
+	WriteRegistry(ctx context.Context, data []byte) error
 }
 
 // hashFile returns the size and lowercase hex sha256 of a file.

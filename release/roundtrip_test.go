@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/joblet/rtool/consumer"
-	"github.com/joblet/rtool/schema"
 )
 
 // TestRoundTripTagPublishInstall is the whole release path on one machine:
@@ -56,7 +55,7 @@ func TestRoundTripTagPublishInstall(t *testing.T) {
 	if inst.Version != version || inst.Checksum != want.Checksum || inst.URL != want.DownloadURL {
 		t.Fatalf("installed %+v, registry artifact %+v", inst, want)
 	}
-	if inst.Dir != filepath.Join(root, schema.InstallDirName(name, version)) {
+	if inst.Dir != filepath.Join(root, name, version) {
 		t.Fatalf("installed into %s", inst.Dir)
 	}
 	hello, err := os.ReadFile(filepath.Join(inst.Dir, "isolated", "bin", "hello"))

@@ -15,6 +15,10 @@ import (
 	"github.com/Masterminds/semver/v3"
 )
 
+// SourcePackageForced is the Platform of a ForcedChange that replaced the
+// source package's checksum.
+const SourcePackageForced = "source_package"
+
 // RegistryFormatVersion is the only registry format version Joblet reads.
 const RegistryFormatVersion = "1"
 
@@ -42,6 +46,14 @@ type RegistryEntry struct {
 	Platforms   []string `json:"platforms"`
 	// ReleasedAt is set when the version is first merged and never rewritten.
 	ReleasedAt string `json:"released_at,omitempty" jsonschema:"format=date-time"`
+	// SourcePackage is upstream's platform-independent source package
+	// (<name>-<version>.tar.gz, top-level <name>/, built on the node by its
+	// setup.sh). rtool publishes it beside the artifacts and records it
+	// here; the top-level download of a version rtool adds is always the
+	// primary platform's prebuilt artifact, which is what Joblet installs.
+	// Entries published before this key existed may still have the source
+	// package as their top-level download: that is history and stays.
+	SourcePackage *Artifact `json:"source_package,omitempty"`
 	// Artifacts holds prebuilt per-platform tarballs, keyed by platform.
 	Artifacts map[string]*Artifact `json:"artifacts,omitempty"`
 	// Yanked marks a version withdrawn from @latest and ranges; it stays
@@ -70,7 +82,8 @@ type Yank struct {
 }
 
 // ForcedChange records a checksum replaced with --force. Platform is empty
-// for the top-level (source package) checksum.
+// for the top-level checksum, SourcePackageForced for the source package's,
+// and the platform for an artifact's.
 type ForcedChange struct {
 	Date        string                     `json:"date" jsonschema:"format=date-time"`
 	Platform    string                     `json:"platform,omitempty"`
@@ -314,6 +327,9 @@ func (e *RegistryEntry) MarshalJSON() ([]byte, error) {
 	if e.ReleasedAt != "" {
 		w.field("released_at", e.ReleasedAt)
 	}
+	if e.SourcePackage != nil {
+		w.field("source_package", e.SourcePackage)
+	}
 	if len(e.Artifacts) > 0 {
 		ao := newObject()
 		for _, p := range sortedKeys(e.Artifacts) {
@@ -439,7 +455,7 @@ func (e *RegistryEntry) UnmarshalJSON(data []byte) error {
 	type plain RegistryEntry
 	var p plain
 	extra, err := splitKnown(data, &p, "version", "description", "download_url", "checksum", "size",
-		"platforms", "released_at", "artifacts", "yanked", "forced")
+		"platforms", "released_at", "source_package", "artifacts", "yanked", "forced")
 	if err != nil {
 		return err
 	}
@@ -738,6 +754,10 @@ func (e *indentEncoder) entry(depth int, en *RegistryEntry) {
 	if en.ReleasedAt != "" {
 		e.key(depth, "released_at")
 		e.str(en.ReleasedAt)
+	}
+	if en.SourcePackage != nil {
+		e.key(depth, "source_package")
+		e.artifact(depth+1, en.SourcePackage)
 	}
 	if len(en.Artifacts) > 0 {
 		e.key(depth, "artifacts")

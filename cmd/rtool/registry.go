@@ -197,9 +197,12 @@ func mergeAndWrite(c *cli.Context, path string, fragments []*schema.Registry, op
 		all = append(all, changes...)
 	}
 	if len(all) > 0 || !existed {
-		if err := registrygen.Write(path, r); err != nil {
+		if err := registrygen.WriteWithViews(path, r); err != nil {
 			return usageError("%v", err)
 		}
+	} else if err := registrygen.WriteViews(path, r); err != nil {
+		// nothing to merge, but views missing or stale are rewritten
+		return usageError("%v", err)
 	}
 	res := mergeResult{OK: true, Registry: path, Created: !existed, Changed: len(all) > 0, Changes: all,
 		Conflicts: []registrygen.Conflict{}, Problems: registrygen.Errors{}}
@@ -307,6 +310,7 @@ type verifyResult struct {
 	History  []registrygen.HistoryProblem `json:"history"`
 	Checked  []string                     `json:"checked"`
 	Missing  []string                     `json:"missing"`
+	Views    []string                     `json:"views"` // the per-platform views checked
 }
 
 func runRegistryVerify(c *cli.Context) error {
@@ -317,7 +321,7 @@ func runRegistryVerify(c *cli.Context) error {
 		return err
 	}
 	path := c.String("registry")
-	res := verifyResult{Registry: path, Problems: registrygen.Errors{}, History: []registrygen.HistoryProblem{}, Checked: []string{}, Missing: []string{}}
+	res := verifyResult{Registry: path, Problems: registrygen.Errors{}, History: []registrygen.HistoryProblem{}, Checked: []string{}, Missing: []string{}, Views: []string{}}
 	doc, err := registrygen.LoadDocument(path)
 	var perrs registrygen.Errors
 	var perr *registrygen.Error
@@ -342,6 +346,15 @@ func runRegistryVerify(c *cli.Context) error {
 			return usageError("registry verify: %v", err)
 		}
 		res.Problems, res.Checked, res.Missing = rep.Problems, rep.Checked, rep.Missing
+		// Views are derived data: missing or stale ones are findings.
+		viewProblems, err := registrygen.CheckViews(path, doc.Registry)
+		if err != nil {
+			return usageError("registry verify: %v", err)
+		}
+		res.Problems = append(res.Problems, viewProblems...)
+		for _, p := range registrygen.ViewPlatforms(doc.Registry) {
+			res.Views = append(res.Views, filepath.Join(filepath.Dir(path), filepath.FromSlash(registrygen.ViewPath("registry.json", p))))
+		}
 		if prev := c.String("previous"); prev != "" {
 			old, err := registrygen.Load(prev)
 			if errors.Is(err, fs.ErrNotExist) {
@@ -377,7 +390,7 @@ func runRegistryVerify(c *cli.Context) error {
 			for _, vs := range doc.Registry.Runtimes {
 				n += len(vs)
 			}
-			fmt.Fprintf(w, "ok: %s (%d runtimes, %d versions)\n", path, len(doc.Registry.Runtimes), n)
+			fmt.Fprintf(w, "ok: %s (%d runtimes, %d versions; %d platform view(s) up to date)\n", path, len(doc.Registry.Runtimes), n, len(res.Views))
 		}
 	}
 	if !res.OK {
@@ -463,7 +476,7 @@ func runRegistryYank(c *cli.Context) error {
 	e := out.Runtimes[tag.Name][tag.Version]
 	changed := out != r
 	if changed {
-		if err := registrygen.Write(path, out); err != nil {
+		if err := registrygen.WriteWithViews(path, out); err != nil {
 			return usageError("%v", err)
 		}
 	}
