@@ -60,6 +60,8 @@ func releaseCommands() []*cli.Command {
 				&cli.StringFlag{Name: "registry", Value: "registry.json", Usage: "registry `PATH` in the repository"},
 				&cli.StringFlag{Name: "remote", Value: "origin", Usage: "git `REMOTE` to push registry.json to"},
 				&cli.StringFlag{Name: "branch", Value: "main", Usage: "`BRANCH` registry.json is committed to"},
+				&cli.StringSliceFlag{Name: "view-repo", Usage: "also push the `PLATFORM=GIT_URL` view as the root registry.json on --view-branch of that repository, for Joblet nodes whose rnx can only name owner/repo (repeatable)"},
+				&cli.StringFlag{Name: "view-branch", Value: "main", Usage: "`BRANCH` of the --view-repo repositories (Joblet reads main)"},
 				&cli.IntFlag{Name: "attempts", Value: 10, Usage: "give up after `N` rejected pushes"},
 				&cli.BoolFlag{Name: "force", Usage: "replace differing published files and checksums (recorded in registry.json)"},
 				&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the release and the registry diff, change nothing"},
@@ -250,6 +252,20 @@ func publishAction(c *cli.Context) error {
 		Repo: release.Git{Dir: top}, Remote: c.String("remote"), Branch: c.String("branch"),
 		RegistryPath: c.String("registry"), MaxAttempts: c.Int("attempts"),
 		Force: c.Bool("force"), DryRun: c.Bool("dry-run"), Log: c.App.ErrWriter,
+		ViewBranch: c.String("view-branch"),
+	}
+	for _, kv := range c.StringSlice("view-repo") {
+		platform, url, ok := strings.Cut(kv, "=")
+		if !ok || platform == "" || url == "" {
+			return usageError("publish: --view-repo %q: want PLATFORM=GIT_URL, e.g. debian-arm64=https://github.com/OWNER/REPO-arm64.git", kv)
+		}
+		if opts.ViewRepos == nil {
+			opts.ViewRepos = map[string]string{}
+		}
+		if _, dup := opts.ViewRepos[platform]; dup {
+			return usageError("publish: --view-repo names %s twice", platform)
+		}
+		opts.ViewRepos[platform] = url
 	}
 	if opts.ArtifactsDir == "" && opts.DryRun {
 		return usageError("publish: --dry-run needs --artifacts DIR (building is not a dry run): rtool build NAME --out out, then rtool publish --artifacts out --dry-run")
