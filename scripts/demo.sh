@@ -16,8 +16,15 @@ fi
 make --no-print-directory build
 rtool=bin/rtool
 out=${OUT:-out}
-default_url='https://github.com/joblet/rtool/releases/download/{tag}/{file}'
-url=${RTOOL_URL:-$default_url}
+# Download URLs: files beside out/registry.json (relative, so the
+# registry installs from where it is: a path, or any web server serving
+# out/). RTOOL_BASE_URL=http://HOST:PORT makes them absolute, which
+# Joblet nodes need (their client does not resolve relative URLs).
+if [ -n "${RTOOL_BASE_URL:-}" ]; then
+	url="${RTOOL_BASE_URL%/}/{file}"
+else
+	url='{file}'
+fi
 
 echo "== validate" >&2
 $rtool validate
@@ -36,9 +43,10 @@ for dir in runtimes/*/; do
 	for artifact in "$out/$name-$version-"*.tar.gz; do
 		[ -e "$artifact" ] && args+=(--artifact "$artifact")
 	done
-	$rtool registry add --registry "$out/registry.json" --name "$name" --version "$version" \
+	$rtool registry add --registry "$out/registry.json" --manifest "$dir" \
 		--source "$out/$name-$version.tar.gz" "${args[@]}" --url "$url"
 done
+# registry.json and its per-platform views (out/platforms/<platform>/)
 $rtool registry verify --registry "$out/registry.json" --artifacts "$out"
 
 echo "== smoke tests inside the installed, mounted runtimes" >&2
@@ -49,4 +57,13 @@ for dir in runtimes/*/; do
 			$rtool test "$name" --platform "$platform" --out "$out" </dev/null
 		done
 done
-echo "demo: done; artifacts and registry.json in $out/" >&2
+echo "== install from $out/registry.json as a node would" >&2
+first=$(basename "$(ls -d runtimes/*/ | head -1)")
+tmp_root=$(mktemp -d)
+trap 'rm -rf "$tmp_root"' EXIT
+$rtool runtime install "$first@latest" --registry "$out/registry.json" --root "$tmp_root" --platform debian-amd64
+for view in "$out"/platforms/*/; do
+	p=$(basename "$view")
+	$rtool runtime install "$first@latest" --joblet --registry "$view" --root "$tmp_root/$p" --platform "$p"
+done
+echo "demo: done; artifacts, registry.json and its per-platform views in $out/" >&2

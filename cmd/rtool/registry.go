@@ -27,18 +27,23 @@ func registryCommands() []*cli.Command {
 				Name:  "add",
 				Usage: "measure release files and merge one version into the registry",
 				Description: "Computes sha256 and size of each file (and, for artifacts, unpacked size and entry count)\n" +
-					"and merges the version into --registry (created if missing).\n\n" +
-					"The top-level download_url/checksum/size (what Joblet's installer downloads) come from --source.\n" +
-					"Without --source they point at the artifact of the first of --platforms (the primary platform);\n" +
-					"a per-platform fragment without that artifact leaves them empty until the primary's fragment is merged.\n\n" +
+					"and merges the version into --registry (created if missing), then rewrites the per-platform\n" +
+					"views beside it (platforms/<platform>/registry.json, what Joblet nodes of that platform read).\n\n" +
+					"The top-level download_url/checksum/size (what Joblet's installer downloads) point at the\n" +
+					"prebuilt artifact of the first of --platforms (the primary platform); --source is recorded under\n" +
+					"source_package. A per-platform fragment without the primary artifact leaves the top level empty\n" +
+					"until the primary's fragment is merged.\n\n" +
 					"--url is a template: {name}, {version}, {platform}, {file}, {tag} (= name@version), e.g.\n" +
 					"https://github.com/OWNER/REPO/releases/download/{tag}/{file}; a URL without placeholders is a\n" +
-					"base to which /{file} is appended. The same version with a different checksum is refused\n" +
-					"(the file is left untouched) unless --force. Exit status: 0 ok, 1 refused, 2 usage or I/O errors.",
+					"base to which /{file} is appended; '{file}' alone names files beside the registry (relative\n" +
+					"URLs: rtool resolves them, Joblet nodes need absolute ones). The same version with a different\n" +
+					"checksum is refused (the file is left untouched) unless --force.\n" +
+					"Exit status: 0 ok, 1 refused, 2 usage or I/O errors.",
 				Flags: []cli.Flag{
 					registryFlag,
-					&cli.StringFlag{Name: "name", Usage: "runtime name (required)"},
-					&cli.StringFlag{Name: "version", Usage: "version X.Y.Z (required)"},
+					&cli.StringFlag{Name: "manifest", Usage: "runtime `DIR` (or its manifest.yaml) to take --name, --version, --description and --platforms from"},
+					&cli.StringFlag{Name: "name", Usage: "runtime name (required unless --manifest)"},
+					&cli.StringFlag{Name: "version", Usage: "version X.Y.Z (required unless --manifest)"},
 					&cli.StringFlag{Name: "description", Usage: "description of the version"},
 					&cli.StringSliceFlag{Name: "platforms", Usage: "platforms the version supports, in the manifest's order (default: the --platform values)"},
 					&cli.StringFlag{Name: "source", Usage: "the source package <name>-<version>.tar.gz (upstream's download)"},
@@ -233,7 +238,35 @@ func runRegistryAdd(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageError("registry add: unexpected arguments %v", c.Args().Slice())
 	}
-	if err := requireFlags(c, "registry", "name", "version", "url"); err != nil {
+	name, version, description, versionPlatforms := c.String("name"), c.String("version"), c.String("description"), c.StringSlice("platforms")
+	if dir := c.String("manifest"); dir != "" {
+		if filepath.Base(dir) == schema.ManifestFile {
+			dir = filepath.Dir(dir)
+		}
+		m, err := schema.ReadManifest(dir)
+		if err != nil {
+			return usageError("registry add: --manifest: %v", err)
+		}
+		for _, f := range []struct {
+			flag string
+			val  *string
+			from string
+		}{{"name", &name, m.Name}, {"version", &version, m.Version}, {"description", &description, m.Description}} {
+			switch {
+			case *f.val == "":
+				*f.val = f.from
+			case *f.val != f.from:
+				return usageError("registry add: --%s %q contradicts %s (%q); drop one", f.flag, *f.val, filepath.Join(dir, schema.ManifestFile), f.from)
+			}
+		}
+		if len(versionPlatforms) == 0 {
+			versionPlatforms = m.Platforms
+		}
+	}
+	if name == "" || version == "" {
+		return usageError("registry add: give --manifest DIR, or --name and --version (see --help)")
+	}
+	if err := requireFlags(c, "registry", "url"); err != nil {
 		return err
 	}
 	now, err := registryTime(c)
@@ -244,7 +277,7 @@ func runRegistryAdd(c *cli.Context) error {
 	if len(platforms) == 0 && len(files) > 0 {
 		// Canonical artifact names say their platform.
 		for _, f := range files {
-			p, err := registrygen.PlatformFromArtifactName(filepath.Base(f), c.String("name"), c.String("version"))
+			p, err := registrygen.PlatformFromArtifactName(filepath.Base(f), name, version)
 			if err != nil {
 				return usageError("registry add: %v; or give --platform P before --artifact FILE", err)
 			}
@@ -255,8 +288,8 @@ func runRegistryAdd(c *cli.Context) error {
 		return usageError("registry add: %d --platform but %d --artifact; give them in pairs (--platform P --artifact FILE)", len(platforms), len(files))
 	}
 	spec := registrygen.FragmentSpec{
-		Name: c.String("name"), Version: c.String("version"), Description: c.String("description"),
-		Platforms: c.StringSlice("platforms"), URL: c.String("url"), ReleasedAt: now,
+		Name: name, Version: version, Description: description,
+		Platforms: versionPlatforms, URL: c.String("url"), ReleasedAt: now,
 	}
 	if src := c.String("source"); src != "" {
 		if spec.Source, err = registrygen.HashFile(c.Context, src); err != nil {
