@@ -87,8 +87,12 @@ type extractor struct {
 // stream, and anything but zero padding after the tar end-of-archive.
 //
 // Ownership is not restored (files belong to the extracting user). Modes
-// keep the permission bits only: setuid, setgid and sticky bits are
-// stripped. Modification times of files and directories are restored.
+// are normalised as the writer does (NormalMode), whatever the archive
+// says: directories, implicit parents included, 0755; files 0755 when the
+// header has any execute bit, else 0644. So an archive cannot install
+// anything group- or other-writable, setuid, setgid or sticky, nor anything
+// a job's user cannot read. Modification times of files and directories
+// are restored.
 //
 // Every check is made by the calling goroutine, entry by entry in stream
 // order; the contents of small files are then written by a bounded pool of
@@ -344,6 +348,9 @@ func (x *extractor) parents(raw, name string) error {
 			}
 			x.nodes[p] = &node{typ: tar.TypeDir, implicit: true}
 			x.track(p)
+			// Made 0755 at the end whatever the umask took away (no
+			// header, so no time to restore).
+			x.dirs = append(x.dirs, dirMeta{name: p, mode: 0o755})
 			continue
 		}
 		switch n.typ {
@@ -376,6 +383,11 @@ func (x *extractor) create(name string, hdr *tar.Header, r io.Reader) error {
 		return err
 	}
 	mode := os.FileMode(hdr.Mode) & os.ModePerm
+	if hdr.Typeflag == tar.TypeDir {
+		mode = NormalMode(mode | os.ModeDir)
+	} else {
+		mode = NormalMode(mode)
+	}
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		if prev := x.nodes[name]; prev != nil {
@@ -493,7 +505,7 @@ func (x *extractor) finishTree() error {
 		p, err := x.handles.get(parentOf(d.name))
 		if err == nil {
 			base := d.name[strings.LastIndexByte(d.name, '/')+1:]
-			if err = p.root.Chmod(base, d.mode); err == nil {
+			if err = p.root.Chmod(base, d.mode); err == nil && !d.mtime.IsZero() {
 				_ = p.root.Chtimes(base, d.mtime, d.mtime) // best effort, like file times
 			}
 		}

@@ -20,14 +20,9 @@ var update = flag.Bool("update", false, "rewrite testdata/golden-*.txt")
 // releases stop comparing equal. `go test ./archive -run TestGoldenFormat
 // -update` rewrites the listing after a deliberate change.
 func TestGoldenFormat(t *testing.T) {
+	// Modes are normalised, so the bytes do not depend on the umask the
+	// tree was made with.
 	dir := trickyTree(t)
-	// Directory modes must not depend on the umask.
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() && p != dir && !strings.HasSuffix(p, "empty/dir") {
-			os.Chmod(p, 0o755)
-		}
-		return nil
-	})
 	data, st := packBytes(t, dir, PackOptions{SourceDateEpoch: time.Unix(1700000000, 0)})
 	var b strings.Builder
 	tr := tar.NewReader(mustGunzip(t, data))

@@ -57,6 +57,28 @@ func snapshot(t testing.TB, dir string) map[string]string {
 	return out
 }
 
+// normalized returns snap with the modes Pack and Extract give (NormalMode):
+// what a tree looks like after a round trip through the format.
+func normalized(snap map[string]string) map[string]string {
+	out := make(map[string]string, len(snap))
+	for k, v := range snap {
+		f := strings.SplitN(v, " ", 3)
+		if len(f) >= 2 && (f[0] == "dir" || f[0] == "file") {
+			var m uint32
+			if _, err := fmt.Sscanf(f[1], "%o", &m); err == nil {
+				mode := fs.FileMode(m)
+				if f[0] == "dir" {
+					mode |= fs.ModeDir
+				}
+				f[1] = fmt.Sprintf("%o", NormalMode(mode))
+				v = strings.Join(f, " ")
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
 // diffSnapshots returns a readable list of differences ("" when equal).
 func diffSnapshots(want, got map[string]string) string {
 	var keys []string

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -63,8 +64,10 @@ type PackOptions struct {
 	// against, for trees collected from a chroot (the chroot's root); ""
 	// means the host's "/".
 	LinkRoot string
-	// Warn, when set, receives one line per file whose setuid, setgid or
-	// sticky bit was stripped.
+	// Warn, when set, receives warnings, in entry order and from the
+	// goroutine that called Pack: one line per entry whose mode was
+	// normalised (see NormalMode), at most MaxModeWarnings of them, then one
+	// line with the total.
 	Warn func(msg string)
 }
 
@@ -85,11 +88,14 @@ type entry struct {
 
 // slot carries one entry from a reader worker to the tar writer.
 type slot struct {
-	ready chan struct{}
-	hdr   tar.Header
-	buf   []byte   // whole content of a small file (reused)
-	file  *os.File // open large file, streamed by the writer
-	err   error
+	ready   chan struct{}
+	hdr     tar.Header
+	buf     []byte      // whole content of a small file (reused)
+	file    *os.File    // open large file, streamed by the writer
+	before  fs.FileInfo // what Lstat saw of file, compared after streaming it
+	from    fs.FileMode // the mode on disk, when it differs from the header's (changed)
+	changed bool
+	err     error
 }
 
 // Pack writes dir as a deterministic .tar.gz to w (see the package comment
@@ -106,10 +112,22 @@ func Pack(ctx context.Context, dir string, w io.Writer, opts PackOptions) (Stats
 	return p.write(ctx, entries, w)
 }
 
-// PackFile packs dir into outPath atomically (temporary file in the same
-// directory, fsync, rename) and writes "<outPath>.sha256" in sha256sum
-// format ("<hex>  <basename>\n"), also atomically.
+// PackFile packs dir into outPath and writes "<outPath>.sha256" in
+// sha256sum format ("<hex>  <basename>\n"). The two are replaced as a pair:
+// both are written to temporary files in outPath's directory and synced,
+// then the archive is renamed into place and the .sha256 last, so a
+// .sha256 written by PackFile always describes the archive beside it. Until
+// the new .sha256 is in place the previous archive is kept through a hard
+// link, so any failure (a cancelled context included) leaves a previous
+// archive and .sha256 as they were, and no temporary file behind.
 func PackFile(ctx context.Context, dir, outPath string, opts PackOptions) (Stats, error) {
+	return packFile(ctx, dir, outPath, opts, nil)
+}
+
+// packFile is PackFile; fault, in tests, makes the named step fail:
+// "sidecar" (writing the temporary .sha256) or "rename-sidecar" (renaming
+// it into place, after the archive was renamed).
+func packFile(ctx context.Context, dir, outPath string, opts PackOptions, fault func(step string) error) (st Stats, err error) {
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
 		return Stats{}, err
@@ -121,8 +139,16 @@ func PackFile(ctx context.Context, dir, outPath string, opts PackOptions) (Stats
 	if within(absDir, filepath.Dir(absOut)) {
 		return Stats{}, fmt.Errorf("package %s: output %s is inside the packed tree; write it elsewhere", dir, outPath)
 	}
-	var st Stats
-	err = writeAtomic(absOut, func(f *os.File) error {
+	if fault == nil {
+		fault = func(string) error { return nil }
+	}
+	var temps []string // removed unless consumed by a rename
+	defer func() {
+		for _, t := range temps {
+			os.Remove(t)
+		}
+	}()
+	tmpArchive, err := writeTemp(absOut, func(f *os.File) error {
 		var err error
 		st, err = Pack(ctx, dir, f, opts)
 		return err
@@ -130,22 +156,73 @@ func PackFile(ctx context.Context, dir, outPath string, opts PackOptions) (Stats
 	if err != nil {
 		return Stats{}, fmt.Errorf("package %s: %w", dir, err)
 	}
+	temps = append(temps, tmpArchive)
 	sum := fmt.Sprintf("%s  %s\n", st.SHA256, filepath.Base(absOut))
-	if err := writeAtomic(absOut+".sha256", func(f *os.File) error {
+	tmpSum, err := writeTemp(absOut+".sha256", func(f *os.File) error {
+		if err := fault("sidecar"); err != nil {
+			return err
+		}
 		_, err := f.WriteString(sum)
 		return err
-	}); err != nil {
-		os.Remove(absOut)
+	})
+	if err != nil {
+		return Stats{}, fmt.Errorf("package %s: %s.sha256: %w", dir, outPath, err)
+	}
+	temps = append(temps, tmpSum)
+	if err := ctx.Err(); err != nil {
 		return Stats{}, fmt.Errorf("package %s: %w", dir, err)
 	}
+
+	// Keep the previous archive until the new pair is complete: a hard
+	// link, or where the filesystem has none, the file moved aside.
+	backup, movedAside := "", false
+	if _, err := os.Lstat(absOut); err == nil {
+		backup = tmpArchive + ".previous"
+		if err := os.Link(absOut, backup); err != nil {
+			if err := os.Rename(absOut, backup); err != nil {
+				return Stats{}, fmt.Errorf("package %s: keeping the previous %s until the new one is complete: %w", dir, outPath, err)
+			}
+			movedAside = true
+		}
+		temps = append(temps, backup)
+	}
+	if err := os.Rename(tmpArchive, absOut); err != nil {
+		if movedAside {
+			os.Rename(backup, absOut)
+		}
+		return Stats{}, fmt.Errorf("package %s: %w", dir, err)
+	}
+	temps = slices.DeleteFunc(temps, func(t string) bool { return t == tmpArchive })
+	err = fault("rename-sidecar")
+	if err == nil {
+		err = os.Rename(tmpSum, absOut+".sha256")
+	}
+	if err != nil {
+		// The old .sha256 (if any) is untouched: put the archive it
+		// describes back, or remove the new one when there was none.
+		restore := "removed the new archive"
+		var rerr error
+		if backup != "" {
+			restore = "put the previous archive back"
+			rerr = os.Rename(backup, absOut)
+		} else {
+			rerr = os.Remove(absOut)
+		}
+		if rerr != nil {
+			return Stats{}, fmt.Errorf("package %s: %s.sha256: %w (and could not %s: %v)", dir, outPath, err, strings.TrimPrefix(restore, "put "), rerr)
+		}
+		return Stats{}, fmt.Errorf("package %s: %s.sha256: %w (%s)", dir, outPath, err, restore)
+	}
+	syncDir(filepath.Dir(absOut))
 	return st, nil
 }
 
-// writeAtomic writes path through a temporary file in the same directory.
-func writeAtomic(path string, fill func(*os.File) error) (err error) {
+// writeTemp writes a temporary file beside path (mode 0644, synced and
+// closed) and returns its name; on error nothing is left.
+func writeTemp(path string, fill func(*os.File) error) (name string, err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer func() {
 		if err != nil {
@@ -154,25 +231,25 @@ func writeAtomic(path string, fill func(*os.File) error) (err error) {
 		}
 	}()
 	if err = fill(f); err != nil {
-		return err
+		return "", err
 	}
 	if err = f.Chmod(0o644); err != nil {
-		return err
+		return "", err
 	}
 	if err = f.Sync(); err != nil {
-		return err
+		return "", err
 	}
 	if err = f.Close(); err != nil {
-		return err
+		return "", err
 	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(filepath.Dir(path)); derr == nil {
+	return f.Name(), nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
 	}
-	return nil
 }
 
 // within reports whether p is root or below it (both absolute, cleaned).
@@ -268,17 +345,33 @@ func (p *packer) walk(ctx context.Context) ([]entry, error) {
 	return entries, nil
 }
 
-// hashCounter hashes and counts the compressed bytes on their way out.
+// hashCounter hashes and counts the compressed bytes on their way out and
+// records the size of each write (pgzip writes its header, then each
+// block, then its trailer; see checkRatio).
 type hashCounter struct {
-	w io.Writer
-	h hash.Hash
-	n int64
+	w      io.Writer
+	h      hash.Hash
+	n      int64
+	writes []int64
 }
 
 func (hc *hashCounter) Write(b []byte) (int, error) {
 	n, err := hc.w.Write(b)
 	hc.h.Write(b[:n])
 	hc.n += int64(n)
+	hc.writes = append(hc.writes, int64(n))
+	return n, err
+}
+
+// countWriter counts the uncompressed tar stream.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (cw *countWriter) Write(b []byte) (int, error) {
+	n, err := cw.w.Write(b)
+	cw.n += int64(n)
 	return n, err
 }
 
@@ -304,7 +397,10 @@ func (p *packer) write(ctx context.Context, entries []entry, w io.Writer) (st St
 			zw.Close() // stops pgzip's goroutines after an error
 		}
 	}()
-	tw := tar.NewWriter(zw)
+	cw := &countWriter{w: zw}
+	tw := tar.NewWriter(cw)
+	modes := &modeWarnings{warn: p.opts.Warn}
+	var spans []span
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -361,6 +457,10 @@ func (p *packer) write(ctx context.Context, entries []entry, w io.Writer) (st St
 	copyBuf := make([]byte, 256<<10)
 	for i := range entries {
 		s := &slots[i%window]
+		// A cancelled context wins even when the slot is ready too.
+		if err := ctx.Err(); err != nil {
+			return Stats{}, err
+		}
 		select {
 		case <-s.ready:
 		case <-ctx.Done():
@@ -369,21 +469,35 @@ func (p *packer) write(ctx context.Context, entries []entry, w io.Writer) (st St
 		if s.err != nil {
 			return Stats{}, s.err
 		}
+		if s.changed {
+			modes.note(displayName(entries[i]), s.from, s.hdr.Mode)
+		}
 		if err := tw.WriteHeader(&s.hdr); err != nil {
 			return Stats{}, fmt.Errorf("%s: %w", entries[i].rel, err)
 		}
 		st.Entries++
 		if s.hdr.Typeflag == tar.TypeReg {
 			st.UnpackedSize += s.hdr.Size
+			if s.hdr.Size >= ratioSpanMin {
+				spans = append(spans, span{rel: entries[i].rel, start: cw.n, size: s.hdr.Size})
+			}
 			if s.file != nil {
 				n, err := io.CopyBuffer(tw, io.LimitReader(s.file, s.hdr.Size), copyBuf)
-				s.file.Close()
-				s.file = nil
 				if err == nil && n != s.hdr.Size {
 					err = fmt.Errorf("file shrank from %d to %d bytes while packing", s.hdr.Size, n)
 				}
+				var after fs.FileInfo
+				if err == nil {
+					after, err = s.file.Stat()
+				}
+				s.file.Close()
+				before := s.before
+				s.file, s.before = nil, nil
 				if err != nil {
 					return Stats{}, fmt.Errorf("%s: %w", entries[i].rel, err)
+				}
+				if err := checkUnchanged(entries[i].rel, before, after); err != nil {
+					return Stats{}, err
 				}
 			} else if _, err := tw.Write(s.buf); err != nil {
 				return Stats{}, err
@@ -391,6 +505,7 @@ func (p *packer) write(ctx context.Context, entries []entry, w io.Writer) (st St
 		}
 		<-tokens
 	}
+	modes.finish()
 	if err := tw.Close(); err != nil {
 		return Stats{}, err
 	}
@@ -398,9 +513,27 @@ func (p *packer) write(ctx context.Context, entries []entry, w io.Writer) (st St
 	if err := zw.Close(); err != nil {
 		return Stats{}, err
 	}
+	if err := ctx.Err(); err != nil {
+		return Stats{}, err
+	}
+	if err := checkRatio(hc.writes, cw.n, spans); err != nil {
+		return Stats{}, err
+	}
 	st.Size = hc.n
 	st.SHA256 = hex.EncodeToString(hc.h.Sum(nil))
 	return st, nil
+}
+
+// displayName is how warnings name an entry: its path in the packed tree,
+// "." for the tree itself, with a trailing "/" on directories.
+func displayName(e entry) string {
+	switch {
+	case e.rel == "":
+		return "./"
+	case e.dir:
+		return e.rel + "/"
+	}
+	return e.rel
 }
 
 // prepare fills s with the header (and small content) of e. It runs in a
@@ -428,12 +561,10 @@ func (p *packer) prepare(e *entry, s *slot) error {
 	}
 	s.hdr = tar.Header{
 		Name:    e.name,
-		Mode:    int64(mode.Perm()),
+		Mode:    int64(NormalMode(mode)),
 		ModTime: time.Unix(mtime, 0),
 	}
-	if mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0 && p.opts.Warn != nil {
-		p.opts.Warn(fmt.Sprintf("%s: setuid/setgid/sticky bits stripped (mode %v)", e.rel, mode))
-	}
+	s.from, s.changed = mode, mode&fs.ModeSymlink == 0 && unixMode(mode) != s.hdr.Mode
 	switch {
 	case mode.IsDir():
 		if !e.dir {
@@ -455,7 +586,7 @@ func (p *packer) prepare(e *entry, s *slot) error {
 			return err
 		}
 		if fi.Size() > smallFile {
-			s.file = f
+			s.file, s.before = f, fi
 			return nil
 		}
 		defer f.Close()
@@ -476,6 +607,13 @@ func (p *packer) prepare(e *entry, s *slot) error {
 			return fmt.Errorf("%s: %w", e.rel, err)
 		}
 		s.buf = buf[:n]
+		after, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("%s: %w", e.rel, err)
+		}
+		if err := checkUnchanged(e.rel, fi, after); err != nil {
+			return err
+		}
 	case mode&fs.ModeSymlink != 0:
 		target, err := os.Readlink(full)
 		if err != nil {
@@ -490,7 +628,6 @@ func (p *packer) prepare(e *entry, s *slot) error {
 		}
 		s.hdr.Typeflag = tar.TypeSymlink
 		s.hdr.Linkname = target
-		s.hdr.Mode = 0o777
 	case mode&fs.ModeDevice != 0, mode&fs.ModeCharDevice != 0:
 		return reject(e.rel, RuleType, "device node (%v); runtimes may hold only files, directories and symlinks", mode)
 	case mode&fs.ModeNamedPipe != 0:

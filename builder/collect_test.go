@@ -142,7 +142,7 @@ func TestDiffArtifacts(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
 	writeTree(t, a, map[string]string{"runtime.yml": "x", "isolated/same": "s", "isolated/changed": "one", "isolated/only-a": ""})
 	writeTree(t, b, map[string]string{"runtime.yml": "x", "isolated/same": "s", "isolated/changed": "two", "isolated/only-b": ""})
-	os.Chmod(filepath.Join(b, "runtime.yml"), 0o600)
+	os.Chmod(filepath.Join(b, "runtime.yml"), 0o755) // 0600 would pack as 0644 (archive.NormalMode)
 	out := t.TempDir()
 	pa, pb := filepath.Join(out, "a.tar.gz"), filepath.Join(out, "b.tar.gz")
 	for dir, p := range map[string]string{a: pa, b: pb} {
@@ -158,7 +158,7 @@ func TestDiffArtifacts(t *testing.T) {
 		"isolated/changed: content differs (3 vs 3 bytes)",
 		"isolated/only-a: only in the first build",
 		"isolated/only-b: only in the second build",
-		"runtime.yml: mode 644 vs 600",
+		"runtime.yml: mode 644 vs 755",
 	}
 	if strings.Join(diff, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("diff:\n%s\nwant:\n%s", strings.Join(diff, "\n"), strings.Join(want, "\n"))

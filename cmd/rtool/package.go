@@ -18,7 +18,9 @@ func packageCommands() []*cli.Command {
 		ArgsUsage: "DIR",
 		Description: "Packs DIR the way artifacts are packed: sorted entries, owner 0:0, mtimes clamped to\n" +
 			"SOURCE_DATE_EPOCH (default: $SOURCE_DATE_EPOCH, else the last git commit touching DIR,\n" +
-			"else 0), parallel gzip with output identical for every -j.",
+			"else 0), modes normalised (directories 0755, files 0644 or 0755 when any execute bit is set;\n" +
+			"each change is a warning on stderr, or in \"warnings\" with --json), parallel gzip with\n" +
+			"output identical for every -j. FILE and FILE.sha256 are replaced together or not at all.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `FILE.tar.gz` (required)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "compression blocks in flight (0 = number of CPUs); does not change the output"},
@@ -47,12 +49,17 @@ func packageCommands() []*cli.Command {
 			if err != nil {
 				return usageError("%v", err)
 			}
+			warnings := []string{}
+			warn := func(msg string) { fmt.Fprintln(c.App.ErrWriter, "rtool: warning:", msg) }
+			if c.Bool("json") {
+				warn = func(msg string) { warnings = append(warnings, msg) }
+			}
 			st, err := archive.PackFile(c.Context, dir, out, archive.PackOptions{
 				SourceDateEpoch: epoch,
 				Concurrency:     c.Int("jobs"),
 				Prefix:          c.String("prefix"),
 				LinkRoot:        c.String("link-root"),
-				Warn:            func(msg string) { fmt.Fprintln(c.App.ErrWriter, "rtool: warning:", msg) },
+				Warn:            warn,
 			})
 			if err != nil {
 				return err
@@ -62,7 +69,8 @@ func packageCommands() []*cli.Command {
 					Path            string `json:"path"`
 					SourceDateEpoch int64  `json:"source_date_epoch"`
 					archive.Stats
-				}{out, epoch.Unix(), st})
+					Warnings []string `json:"warnings"`
+				}{out, epoch.Unix(), st, warnings})
 			}
 			fmt.Fprintf(c.App.Writer, "path:          %s\nsha256:        %s\nsize:          %d\nunpacked_size: %d\nentries:       %d\nmtime clamp:   %s\n",
 				out, st.SHA256, st.Size, st.UnpackedSize, st.Entries, epoch.UTC().Format(time.RFC3339))
