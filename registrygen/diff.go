@@ -125,6 +125,18 @@ func (d *DiffResult) entry(name, v string, oe, ne *schema.RegistryEntry) {
 	case oe.Yanked != nil && ne.Yanked == nil:
 		field("", "yanked", oe.Yanked.Reason, "", false)
 	}
+	switch os, ns := oe.SourcePackage, ne.SourcePackage; {
+	case os == nil && ns == nil:
+	case os == nil:
+		d.Added = append(d.Added, Ref{Name: name, Version: v, Platform: schema.SourcePackageForced})
+	case ns == nil:
+		d.Lost = append(d.Lost, Ref{Name: name, Version: v, Platform: schema.SourcePackageForced})
+	default:
+		const p = schema.SourcePackageForced
+		field(p, "checksum", os.Checksum, ns.Checksum, forcedPath(ne.Forced, p, os.Checksum, ns.Checksum))
+		field(p, "download_url", os.DownloadURL, ns.DownloadURL, false)
+		field(p, "size", i64(os.Size), i64(ns.Size), false)
+	}
 	platforms := sortedKeys(oe.Artifacts)
 	for _, p := range sortedKeys(ne.Artifacts) {
 		if _, ok := oe.Artifacts[p]; !ok {

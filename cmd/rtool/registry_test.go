@@ -82,7 +82,8 @@ func TestRegistryCommandsLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := r.Runtimes["rt"]["1.0.0"]
-	if e.DownloadURL != "https://github.com/o/r/releases/download/rt@1.0.0/rt-1.0.0.tar.gz" || e.ReleasedAt != "2026-02-03T04:05:06Z" ||
+	if e.DownloadURL != "https://github.com/o/r/releases/download/rt@1.0.0/rt-1.0.0-debian-amd64.tar.gz" || e.ReleasedAt != "2026-02-03T04:05:06Z" ||
+		e.SourcePackage == nil || e.SourcePackage.DownloadURL != "https://github.com/o/r/releases/download/rt@1.0.0/rt-1.0.0.tar.gz" ||
 		e.Artifacts["debian-amd64"] == nil || e.Artifacts["debian-amd64"].Entries != 1 || e.Artifacts["debian-amd64"].UnpackedSize != 26 {
 		t.Errorf("entry %+v / %+v", e, e.Artifacts["debian-amd64"])
 	}
@@ -102,7 +103,7 @@ func TestRegistryCommandsLifecycle(t *testing.T) {
 	if !bytes.Equal(readFile(t, reg), first) {
 		t.Errorf("conflict modified the registry")
 	}
-	if !strings.Contains(errOut, e.Checksum) || !strings.Contains(errOut, "left unchanged") || !strings.Contains(errOut, "--force") {
+	if !strings.Contains(errOut, e.SourcePackage.Checksum) || !strings.Contains(errOut, "source_package") || !strings.Contains(errOut, "left unchanged") || !strings.Contains(errOut, "--force") {
 		t.Errorf("conflict message: %s", errOut)
 	}
 	before := filepath.Join(dir, "before.json")
@@ -120,7 +121,7 @@ func TestRegistryCommandsLifecycle(t *testing.T) {
 	}
 	code, out, errOut = rtoolRegistry(t, "verify", "--registry", reg, "--previous", before, "--artifacts", dir)
 	expectExit(t, "verify after force", code, exitOK, out, errOut)
-	if !strings.Contains(out, "ok: "+reg+" (1 runtimes, 1 versions)") || !strings.Contains(errOut, "re-hashed 2 file(s)") {
+	if !strings.Contains(out, "ok: "+reg+" (1 runtimes, 1 versions; 1 platform view(s) up to date)") || !strings.Contains(errOut, "re-hashed 2 file(s)") {
 		t.Errorf("verify output %q %q", out, errOut)
 	}
 
@@ -262,7 +263,7 @@ func TestRegistryMergeReplaysUpstreamStates(t *testing.T) {
 		code, out, errOut = rtoolRegistry(t, "verify", "--registry", union, "--previous", s)
 		expectExit(t, "union contains "+s, code, exitOK, out, errOut)
 	}
-	if !strings.Contains(out, "(7 runtimes, 27 versions)") {
+	if !strings.Contains(out, "(7 runtimes, 27 versions;") {
 		t.Errorf("union: %s", out)
 	}
 	// The rewritten state fails the guard against the 26-version one,
@@ -350,8 +351,10 @@ func TestRegistryConcurrentAdds(t *testing.T) {
 	var cmds []*exec.Cmd
 	var outs []*bytes.Buffer
 	for i := range n {
+		art := filepath.Join(dir, fmt.Sprintf("rt-1.0.%d-debian-amd64.tar.gz", i))
+		writeTarGz(t, art, fmt.Sprintf("name: rt\nversion: \"1.0.%d\"\n", i))
 		cmd := exec.Command(os.Args[0], "-test.run=^TestRegistryHelperProcess$", "--", "registry", "add", "--registry", reg,
-			"--name", "rt", "--version", fmt.Sprintf("1.0.%d", i), "--source", src, "--url", "https://e.com/")
+			"--name", "rt", "--version", fmt.Sprintf("1.0.%d", i), "--source", src, "--artifact", art, "--url", "https://e.com/")
 		cmd.Env = append(os.Environ(), "RTOOL_REGISTRY_HELPER=1")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -419,9 +422,11 @@ func TestRegistryVerifyPreviousReleasedAt(t *testing.T) {
 	dir := t.TempDir()
 	reg := filepath.Join(dir, "registry.json")
 	src := filepath.Join(dir, "rt-1.0.0.tar.gz")
+	art := filepath.Join(dir, "rt-1.0.0-debian-amd64.tar.gz")
 	writeTarGz(t, src, "name: rt\n")
+	writeTarGz(t, art, "name: rt\nversion: \"1.0.0\"\n")
 	code, out, errOut := rtoolRegistry(t, "add", "--registry", reg, "--name", "rt", "--version", "1.0.0",
-		"--source", src, "--url", "https://e.com/{tag}/{file}", "--time", "2026-02-03T04:05:06Z")
+		"--source", src, "--artifact", art, "--url", "https://e.com/{tag}/{file}", "--time", "2026-02-03T04:05:06Z")
 	expectExit(t, "add", code, exitOK, out, errOut)
 	prev := filepath.Join(dir, "previous.json")
 	data := readFile(t, reg)
@@ -444,8 +449,10 @@ func TestRegistryJSONOnRefusal(t *testing.T) {
 	dir := t.TempDir()
 	reg := filepath.Join(dir, "registry.json")
 	src := filepath.Join(dir, "rt-1.0.0.tar.gz")
+	art := filepath.Join(dir, "rt-1.0.0-debian-amd64.tar.gz")
 	writeTarGz(t, src, "name: rt\n")
-	add := []string{"add", "--registry", reg, "--name", "rt", "--version", "1.0.0", "--source", src,
+	writeTarGz(t, art, "name: rt\nversion: \"1.0.0\"\n")
+	add := []string{"add", "--registry", reg, "--name", "rt", "--version", "1.0.0", "--source", src, "--artifact", art,
 		"--url", "https://e.com/{tag}/{file}", "--time", "2026-02-03T04:05:06Z", "--json"}
 	code, out, errOut := rtoolRegistry(t, add...)
 	expectExit(t, "add", code, exitOK, out, errOut)
@@ -462,7 +469,7 @@ func TestRegistryJSONOnRefusal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	oldSum := old.Runtimes["rt"]["1.0.0"].Checksum
+	oldSum := old.Runtimes["rt"]["1.0.0"].SourcePackage.Checksum
 
 	// A rebuilt source package with the same version: refused.
 	rebuilt := filepath.Join(dir, "rebuilt", "rt-1.0.0.tar.gz")
@@ -530,4 +537,73 @@ func TestRegistryJSONOnRefusal(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &y); err != nil || y.OK == nil || !*y.OK {
 		t.Errorf("yank --json: %v\n%q", err, out)
 	}
+}
+
+// TestRegistryAddManifestAndViews: add --manifest takes the name, version,
+// description and platforms from the manifest; add and yank write the
+// per-platform views with the registry; verify fails on a stale or
+// missing view and a later merge repairs it.
+func TestRegistryAddManifestAndViews(t *testing.T) {
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "out", "registry.json")
+	rt := filepath.Join(dir, "runtimes", "rt")
+	os.MkdirAll(rt, 0o755)
+	os.WriteFile(filepath.Join(rt, "manifest.yaml"), []byte("name: rt\nversion: 1.2.0\ndescription: From the manifest\nplatforms:\n  - debian-amd64\n  - debian-arm64\n"), 0o644)
+	os.MkdirAll(filepath.Dir(reg), 0o755)
+	var args []string
+	for _, p := range []string{"debian-amd64", "debian-arm64"} {
+		art := filepath.Join(dir, "out", "rt-1.2.0-"+p+".tar.gz")
+		writeTarGz(t, art, "name: rt\nversion: \"1.2.0\"\n# "+p+"\n")
+		args = append(args, "--artifact", art)
+	}
+	code, out, errOut := rtoolRegistry(t, append([]string{"add", "--registry", reg, "--manifest", rt, "--url", "{file}"}, args...)...)
+	expectExit(t, "add --manifest", code, exitOK, out, errOut)
+	r, err := registrygen.Load(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := r.Runtimes["rt"]["1.2.0"]
+	if e == nil || e.Description != "From the manifest" || strings.Join(e.Platforms, ",") != "debian-amd64,debian-arm64" || e.DownloadURL != "rt-1.2.0-debian-amd64.tar.gz" {
+		t.Fatalf("entry %+v", e)
+	}
+	view := filepath.Join(dir, "out", "platforms", "debian-arm64", "registry.json")
+	v, err := registrygen.Load(view)
+	if err != nil {
+		t.Fatalf("the arm64 view was not written: %v", err)
+	}
+	if got := v.Runtimes["rt"]["1.2.0"]; got == nil || got.DownloadURL != "../../rt-1.2.0-debian-arm64.tar.gz" || got.Checksum != e.Artifacts["debian-arm64"].Checksum {
+		t.Fatalf("arm64 view entry %+v", got)
+	}
+	code, out, errOut = rtoolRegistry(t, "verify", "--registry", reg, "--artifacts", filepath.Join(dir, "out"))
+	expectExit(t, "verify", code, exitOK, out, errOut)
+	if !strings.Contains(out, "2 platform view(s) up to date") || !strings.Contains(errOut, "re-hashed 2 file(s)") {
+		t.Errorf("verify: %q %q", out, errOut)
+	}
+	// a contradicting --name is refused
+	code, out, errOut = rtoolRegistry(t, "add", "--registry", reg, "--manifest", rt, "--name", "other", "--url", "{file}")
+	expectExit(t, "contradicting --name", code, exitUsage, out, errOut)
+	if !strings.Contains(errOut, "contradicts") {
+		t.Errorf("contradiction: %q", errOut)
+	}
+
+	// yank: the views drop the version at once
+	code, out, errOut = rtoolRegistry(t, "yank", "rt@1.2.0", "--reason", "broken", "--registry", reg)
+	expectExit(t, "yank", code, exitOK, out, errOut)
+	if v, err = registrygen.Load(view); err != nil || len(v.Runtimes["rt"]) != 0 {
+		t.Fatalf("the arm64 view still offers the yanked version: %v %+v", err, v.Runtimes)
+	}
+	// a stale view (an old copy put back) and a missing one are findings
+	stale, _ := json.Marshal(map[string]any{"version": "1", "updated_at": "2026-01-01T00:00:00Z", "runtimes": map[string]any{}})
+	os.WriteFile(view, stale, 0o644)
+	os.Remove(filepath.Join(dir, "out", "platforms", "debian-amd64", "registry.json"))
+	code, out, errOut = rtoolRegistry(t, "verify", "--registry", reg)
+	expectExit(t, "verify stale views", code, exitFindings, out, errOut)
+	if !strings.Contains(out, "view for debian-arm64 is stale") || !strings.Contains(out, "view for debian-amd64 is missing") {
+		t.Errorf("verify stale views: %q", out)
+	}
+	// a merge with nothing new rewrites the views
+	code, out, errOut = rtoolRegistry(t, "merge", "--registry", reg, reg)
+	expectExit(t, "merge repairs views", code, exitOK, out, errOut)
+	code, out, errOut = rtoolRegistry(t, "verify", "--registry", reg)
+	expectExit(t, "verify repaired views", code, exitOK, out, errOut)
 }
