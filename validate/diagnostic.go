@@ -44,10 +44,14 @@ const (
 	RulePlatformSetupUndeclared = "platform.setup-undeclared"
 	RuleSetupMissing            = "setup.missing"
 
-	RuleScriptShebang    = "script.shebang"
-	RuleScriptExecutable = "script.executable"
-	RuleScriptSyntax     = "script.syntax"
-	RuleScriptShellcheck = "script.shellcheck"
+	RuleScriptShebang     = "script.shebang"
+	RuleScriptExecutable  = "script.executable"
+	RuleScriptSyntax      = "script.syntax"
+	RuleScriptShellcheck  = "script.shellcheck"
+	RuleScriptLineEndings = "script.line-endings"
+
+	RuleRootNoRuntimes    = "root.no-runtimes"
+	RuleRootHiddenRuntime = "root.hidden-runtime"
 
 	RulePackagesFormat     = "packages.format"
 	RulePackagesMixedStyle = "packages.mixed-style"
@@ -86,10 +90,13 @@ var rules = [...]RuleInfo{
 	{RulePlatformSetupMissing, SeverityError, "every declared platform has setup-<platform>.sh"},
 	{RulePlatformSetupUndeclared, SeverityWarning, "every setup-<platform>.sh belongs to a declared platform"},
 	{RuleSetupMissing, SeverityError, "setup.sh is present"},
-	{RuleScriptShebang, SeverityError, "every setup script starts with a #! line"},
+	{RuleScriptShebang, SeverityError, "every shell script starts with a #! line"},
 	{RuleScriptExecutable, SeverityError, "every setup script is executable (in the git index when tracked)"},
-	{RuleScriptSyntax, SeverityError, "every setup script passes bash -n"},
-	{RuleScriptShellcheck, SeverityWarning, "shellcheck findings (when shellcheck is installed)"},
+	{RuleScriptSyntax, SeverityError, "every shell script passes bash -n"},
+	{RuleScriptShellcheck, SeverityWarning, "shellcheck findings on every shell script (when shellcheck is installed)"},
+	{RuleScriptLineEndings, SeverityError, "no shell script has Windows (CRLF) line endings"},
+	{RuleRootNoRuntimes, SeverityError, "the runtimes root holds at least one runtime directory"},
+	{RuleRootHiddenRuntime, SeverityError, "no dot-directory of the root holds a manifest.yaml (validate would skip it, build --all would not)"},
 	{RulePackagesFormat, SeverityError, "packages entries are name==version or name@version"},
 	{RulePackagesMixedStyle, SeverityError, "packages use one style per manifest"},
 	{RulePackagesDuplicate, SeverityError, "no package is listed twice"},
@@ -145,9 +152,24 @@ type Summary struct {
 
 // Report is the result of validating a runtimes root.
 type Report struct {
-	Root     string          `json:"root"`
-	Runtimes []RuntimeReport `json:"runtimes"`
-	Summary  Summary         `json:"summary"`
+	Root string `json:"root"`
+	// Diagnostics are findings about the root itself (no runtime in it, a
+	// runtime hidden in a dot-directory), not about one runtime.
+	Diagnostics []Diagnostic    `json:"diagnostics,omitempty"`
+	Runtimes    []RuntimeReport `json:"runtimes"`
+	Summary     Summary         `json:"summary"`
+}
+
+// all calls fn for every diagnostic: the root's, then each runtime's.
+func (r Report) all(fn func(Diagnostic)) {
+	for _, d := range r.Diagnostics {
+		fn(d)
+	}
+	for _, rt := range r.Runtimes {
+		for _, d := range rt.Diagnostics {
+			fn(d)
+		}
+	}
 }
 
 // Failed reports whether the report should fail a run: any error, or under
@@ -172,11 +194,19 @@ func newRuntimeReport(name, dir string, ds []Diagnostic) RuntimeReport {
 	return rr
 }
 
-func newReport(root string, rts []RuntimeReport) Report {
+func newReport(root string, rootDs []Diagnostic, rts []RuntimeReport) Report {
 	if rts == nil {
 		rts = []RuntimeReport{}
 	}
-	r := Report{Root: root, Runtimes: rts, Summary: Summary{Runtimes: len(rts)}}
+	sortDiagnostics(rootDs)
+	r := Report{Root: root, Diagnostics: rootDs, Runtimes: rts, Summary: Summary{Runtimes: len(rts)}}
+	for _, d := range rootDs {
+		if d.Severity == SeverityWarning {
+			r.Summary.Warnings++
+		} else {
+			r.Summary.Errors++
+		}
+	}
 	for _, rt := range rts {
 		r.Summary.Errors += rt.Errors
 		r.Summary.Warnings += rt.Warnings

@@ -73,18 +73,16 @@ func WriteText(w io.Writer, r Report, opts TextOptions) error {
 		}
 		return code + s + ansiReset
 	}
-	for _, rt := range r.Runtimes {
-		for _, d := range rt.Diagnostics {
-			sev := paint(ansiBold+ansiRed, d.Severity)
-			if d.Severity == SeverityWarning {
-				sev = paint(ansiBold+ansiYellow, d.Severity)
-			}
-			fmt.Fprintf(bw, "%s: %s: %s %s\n", paint(ansiBold, position(d)), sev, d.Message, paint(ansiDim, "["+d.Rule+"]"))
-			if d.Hint != "" {
-				fmt.Fprintf(bw, "    %s\n", paint(ansiDim, "hint: "+d.Hint))
-			}
+	r.all(func(d Diagnostic) {
+		sev := paint(ansiBold+ansiRed, d.Severity)
+		if d.Severity == SeverityWarning {
+			sev = paint(ansiBold+ansiYellow, d.Severity)
 		}
-	}
+		fmt.Fprintf(bw, "%s: %s: %s %s\n", paint(ansiBold, position(d)), sev, d.Message, paint(ansiDim, "["+d.Rule+"]"))
+		if d.Hint != "" {
+			fmt.Fprintf(bw, "    %s\n", paint(ansiDim, "hint: "+d.Hint))
+		}
+	})
 	line := r.SummaryLine()
 	switch {
 	case r.Summary.Errors > 0:
@@ -120,23 +118,21 @@ func escapeProperty(s string) string {
 // (::error file=...,line=...,col=...,title=rule::message) and a summary line.
 func WriteGitHub(w io.Writer, r Report) error {
 	bw := bufio.NewWriter(w)
-	for _, rt := range r.Runtimes {
-		for _, d := range rt.Diagnostics {
-			props := []string{"file=" + escapeProperty(d.File)}
-			if d.Line > 0 {
-				props = append(props, "line="+strconv.Itoa(d.Line))
-				if d.Column > 0 {
-					props = append(props, "col="+strconv.Itoa(d.Column))
-				}
+	r.all(func(d Diagnostic) {
+		props := []string{"file=" + escapeProperty(d.File)}
+		if d.Line > 0 {
+			props = append(props, "line="+strconv.Itoa(d.Line))
+			if d.Column > 0 {
+				props = append(props, "col="+strconv.Itoa(d.Column))
 			}
-			props = append(props, "title="+escapeProperty(d.Rule))
-			msg := d.Message
-			if d.Hint != "" {
-				msg += "\nhint: " + d.Hint
-			}
-			fmt.Fprintf(bw, "::%s %s::%s\n", d.Severity, strings.Join(props, ","), escapeData(msg))
 		}
-	}
+		props = append(props, "title="+escapeProperty(d.Rule))
+		msg := d.Message
+		if d.Hint != "" {
+			msg += "\nhint: " + d.Hint
+		}
+		fmt.Fprintf(bw, "::%s %s::%s\n", d.Severity, strings.Join(props, ","), escapeData(msg))
+	})
 	fmt.Fprintln(bw, "rtool validate: "+r.SummaryLine())
 	return bw.Flush()
 }
@@ -172,18 +168,16 @@ func WriteMarkdownSummary(w io.Writer, r Report) error {
 		fmt.Fprintln(bw, "| location | severity | rule | message |")
 		fmt.Fprintln(bw, "| --- | --- | --- | --- |")
 		rows := 0
-		for _, rt := range r.Runtimes {
-			for _, d := range rt.Diagnostics {
-				if rows++; rows > MaxSummaryRows {
-					continue
-				}
-				msg := d.Message
-				if d.Hint != "" {
-					msg += " (hint: " + d.Hint + ")"
-				}
-				fmt.Fprintf(bw, "| `%s` | %s | `%s` | %s |\n", mdCell(position(d)), d.Severity, d.Rule, mdCell(msg))
+		r.all(func(d Diagnostic) {
+			if rows++; rows > MaxSummaryRows {
+				return
 			}
-		}
+			msg := d.Message
+			if d.Hint != "" {
+				msg += " (hint: " + d.Hint + ")"
+			}
+			fmt.Fprintf(bw, "| `%s` | %s | `%s` | %s |\n", mdCell(position(d)), d.Severity, d.Rule, mdCell(msg))
+		})
 		if rows > MaxSummaryRows {
 			fmt.Fprintf(bw, "\n%d more findings are not listed here; see the annotations or run rtool validate.\n", rows-MaxSummaryRows)
 		}

@@ -145,7 +145,7 @@ func TestTextColor(t *testing.T) {
 }
 
 func TestGitHubEscaping(t *testing.T) {
-	r := newReport("root", []RuntimeReport{newRuntimeReport("x", "root/x", []Diagnostic{
+	r := newReport("root", nil, []RuntimeReport{newRuntimeReport("x", "root/x", []Diagnostic{
 		{File: "root/x/a,b:c.yaml", Line: 2, Column: 3, Rule: "r", Severity: SeverityError, Message: "50% done\nnext line", Hint: "h"},
 		{File: "root/x/setup.sh", Rule: RuleSetupMissing, Severity: SeverityError, Message: "m", Hint: ""},
 		{File: "root/x/w.sh", Line: 4, Rule: "w", Severity: SeverityWarning, Message: "w", Hint: ""},
@@ -164,7 +164,7 @@ func TestGitHubEscaping(t *testing.T) {
 }
 
 func TestRelativeTo(t *testing.T) {
-	r := newReport("/repo/runtimes", []RuntimeReport{newRuntimeReport("a", "/repo/runtimes/a", []Diagnostic{
+	r := newReport("/repo/runtimes", nil, []RuntimeReport{newRuntimeReport("a", "/repo/runtimes/a", []Diagnostic{
 		{File: "/repo/runtimes/a/manifest.yaml", Line: 1, Column: 1, Rule: "r", Severity: SeverityError},
 		{File: "/elsewhere/x.sh", Line: 1, Column: 1, Rule: "r", Severity: SeverityError},
 	})})
@@ -184,7 +184,7 @@ func TestMarkdownSummaryIsBounded(t *testing.T) {
 		ds = append(ds, Diagnostic{File: "f", Line: i + 1, Rule: "r", Severity: SeverityError, Message: "m"})
 	}
 	var b bytes.Buffer
-	if err := WriteMarkdownSummary(&b, newReport("root", []RuntimeReport{newRuntimeReport("x", "root/x", ds)})); err != nil {
+	if err := WriteMarkdownSummary(&b, newReport("root", nil, []RuntimeReport{newRuntimeReport("x", "root/x", ds)})); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(b.String(), "| `f:"); n != MaxSummaryRows {

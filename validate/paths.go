@@ -67,6 +67,13 @@ func shorten(base, p string) string {
 func (r Report) RelativeTo(base string) Report {
 	out := r
 	out.Root = shorten(base, r.Root)
+	if r.Diagnostics != nil {
+		out.Diagnostics = make([]Diagnostic, len(r.Diagnostics))
+		for i, d := range r.Diagnostics {
+			d.File = shorten(base, d.File)
+			out.Diagnostics[i] = d
+		}
+	}
 	out.Runtimes = make([]RuntimeReport, len(r.Runtimes))
 	for i, rt := range r.Runtimes {
 		rt.Dir = shorten(base, rt.Dir)

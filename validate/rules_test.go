@@ -29,6 +29,9 @@ type ruleCase struct {
 	want []want
 	// shellcheck runs the case with shellcheck (the test needs it installed).
 	shellcheck bool
+	// noRuntime: the case's root holds no runtime (findings about the root
+	// itself come first in want).
+	noRuntime bool
 }
 
 var ruleCases = []ruleCase{
@@ -104,6 +107,27 @@ var ruleCases = []ruleCase{
 	{name: "script-shellcheck", shellcheck: true, want: []want{
 		{"demo/setup-ubuntu-amd64.sh", 3, 1, RuleScriptShellcheck, "shellcheck SC2034 (warning): unused_var appears unused.", true},
 	}},
+	{name: "script-line-endings", want: []want{
+		{"demo/setup-ubuntu-amd64.sh", 2, 0, RuleScriptLineEndings, `setup-ubuntu-amd64.sh has Windows (CRLF) line endings (3 lines, the first at line 2); bash reads each carriage return as part of its line, so then\r is no keyword and arguments end in \r`, false},
+	}},
+	// Every shell script of the runtime directory, not only setup*.sh,
+	// gets the script rules (but the executable bit): build-debian.sh, a
+	// sourced helper without #! and a script without .sh found by its #!
+	// line; a .sh file naming python, other files and dot-directories are
+	// left alone.
+	{name: "script-other", want: []want{
+		{"demo/build-debian.sh", 6, 0, RuleScriptSyntax, "bash -n: syntax error: unexpected end of file", false},
+		{"demo/lib/helper.sh", 1, 0, RuleScriptLineEndings, `helper.sh has Windows (CRLF) line endings (4 lines, the first at line 1); bash reads each carriage return as part of its line, so then\r is no keyword and arguments end in \r`, false},
+		{"demo/lib/helper.sh", 1, 1, RuleScriptShebang, "helper.sh does not start with a #! line", false},
+		{"demo/lib/helper.sh", 2, 0, RuleScriptSyntax, "bash -n: syntax error near unexpected token `$'{\\r''", false},
+		{"demo/tools/run", 2, 0, RuleScriptSyntax, "bash -n: unexpected EOF while looking for matching `\"'", false},
+	}},
+	{name: "root-no-runtimes", noRuntime: true, want: []want{
+		{"", 0, 0, RuleRootNoRuntimes, "no runtime in testdata/rules/root-no-runtimes (", true},
+	}},
+	{name: "root-hidden-runtime", want: []want{
+		{".old-demo/manifest.yaml", 0, 0, RuleRootHiddenRuntime, `directory .old-demo holds a manifest.yaml but validate skips directories starting with "." (rtool build --all and rtool plan do not), so it would be built and released unchecked`, false},
+	}},
 	{name: "packages-format", want: []want{
 		{"demo/manifest.yaml", 9, 5, RulePackagesFormat, `package "pandas>=2.0" is not pinned to one version; write name==version or name@version`, false},
 		{"demo/manifest.yaml", 10, 5, RulePackagesFormat, `package "scipy" has no version; write name==version (pip style) or name@version (npm style)`, false},
@@ -155,10 +179,17 @@ func TestRuleCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(report.Runtimes) != 1 {
-				t.Fatalf("want one runtime under %s, got %d", root, len(report.Runtimes))
+			wantRuntimes := 1
+			if c.noRuntime {
+				wantRuntimes = 0
 			}
-			got := report.Runtimes[0].Diagnostics
+			if len(report.Runtimes) != wantRuntimes {
+				t.Fatalf("want %d runtime under %s, got %d", wantRuntimes, root, len(report.Runtimes))
+			}
+			got := report.Diagnostics
+			if wantRuntimes == 1 {
+				got = append(got, report.Runtimes[0].Diagnostics...)
+			}
 			if len(got) != len(c.want) {
 				t.Fatalf("got %d diagnostics, want %d:\n%s", len(got), len(c.want), dump(got))
 			}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +17,8 @@ import (
 	"sync"
 )
 
-// scriptFile is one setup script whose content the checks look at.
+// scriptFile is one shell script (a setup script or any other script of
+// the runtime directory) whose content the checks look at.
 type scriptFile struct {
 	path     string // as it appears in diagnostics
 	data     []byte
@@ -30,8 +33,9 @@ func (f *scriptFile) add(d Diagnostic) {
 	f.mu.Unlock()
 }
 
-// checkShebang reports a missing or broken #! line.
-func checkShebang(s *sink, data []byte) {
+// checkShebang reports a missing or broken #! line; crlf says it reported
+// line 1's CRLF ending.
+func checkShebang(s *sink, data []byte) (crlf bool) {
 	line := data
 	if i := bytes.IndexByte(line, '\n'); i >= 0 {
 		line = line[:i]
@@ -47,9 +51,125 @@ func checkShebang(s *sink, data []byte) {
 		s.add(1, 1, RuleScriptShebang, name+" does not start with a #! line", hint)
 	case bytes.HasSuffix(line, []byte("\r")):
 		s.add(1, len(line), RuleScriptShebang, name+" has Windows (CRLF) line endings; the kernel would look for an interpreter whose name ends in a carriage return", "convert the file to LF line endings (dos2unix "+s.file+")")
+		return true
 	case len(bytes.TrimSpace(line[2:])) == 0:
 		s.add(1, 1, RuleScriptShebang, name+" has an empty #! line", hint)
 	}
+	return false
+}
+
+// checkLineEndings reports lines ending in CRLF, unless the only place to
+// report is line 1 and checkShebang already did (line1Reported).
+func checkLineEndings(s *sink, data []byte, line1Reported bool) {
+	n, first, line := 0, 0, 1
+	for i := bytes.IndexByte(data, '\n'); i >= 0; i = bytes.IndexByte(data, '\n') {
+		if i > 0 && data[i-1] == '\r' {
+			n++
+			if first == 0 {
+				first = line
+			}
+		}
+		data = data[i+1:]
+		line++
+	}
+	if n == 0 || (first == 1 && line1Reported) {
+		return
+	}
+	s.add(first, 0, RuleScriptLineEndings,
+		fmt.Sprintf("%s has Windows (CRLF) line endings (%d %s, the first at line %d); bash reads each carriage return as part of its line, so then\\r is no keyword and arguments end in \\r",
+			filepath.Base(s.file), n, map[bool]string{true: "line", false: "lines"}[n == 1], first),
+		"convert the file to LF line endings (dos2unix "+s.file+")")
+}
+
+// shellShebang reads a #! line: has says data starts with one (after a
+// UTF-8 byte order mark), shell that it names sh, bash or dash (directly
+// or through env).
+func shellShebang(data []byte) (has, shell bool) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if !bytes.HasPrefix(data, []byte("#!")) {
+		return false, false
+	}
+	line := data[2:]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	f := strings.Fields(strings.TrimRight(string(line), "\r"))
+	if len(f) == 0 {
+		return true, false
+	}
+	prog := filepath.Base(f[0])
+	if prog == "env" {
+		for _, a := range f[1:] {
+			if !strings.HasPrefix(a, "-") && !strings.Contains(a, "=") {
+				prog = filepath.Base(a)
+				break
+			}
+		}
+	}
+	switch prog {
+	case "sh", "bash", "dash":
+		return true, true
+	}
+	return true, false
+}
+
+// otherScripts finds the shell scripts under dir besides the setup scripts
+// (top-level names in setup): files named *.sh (unless their #! line names
+// another interpreter) and files whose #! line names sh, bash or dash, in
+// any subdirectory but dot-directories. Symlinks are not followed.
+func otherScripts(dir string, setup map[string]os.FileInfo) ([]*scriptFile, error) {
+	var out []*scriptFile
+	head := make([]byte, 256)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == dir {
+			return nil
+		}
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		if _, ok := setup[d.Name()]; ok && filepath.Dir(p) == filepath.Clean(dir) {
+			return nil
+		}
+		sh := strings.HasSuffix(d.Name(), ".sh")
+		if !sh {
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			n, _ := io.ReadFull(f, head)
+			f.Close()
+			if _, shell := shellShebang(head[:n]); !shell {
+				return nil
+			}
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if has, shell := shellShebang(data); sh && has && !shell && len(bytes.TrimSpace(firstLine(data)[2:])) > 0 {
+			return nil // foo.sh with #!/usr/bin/env python3
+		}
+		out = append(out, &scriptFile{path: p, data: data})
+		return nil
+	})
+	return out, err
+}
+
+func firstLine(data []byte) []byte {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return data[:i]
+	}
+	return data
 }
 
 // gitIndex holds the modes of the files git tracks under base.

@@ -87,7 +87,9 @@ func Runtime(ctx context.Context, dir string, opts Options) ([]Diagnostic, error
 
 // Root validates the runtimes under root: every directory not starting with
 // "." or, when names is not empty, just those. An unknown name is an
-// *UnknownRuntimeError.
+// *UnknownRuntimeError. Without names, findings about the root itself are
+// in Report.Diagnostics: a root with no runtime directory (RuleRootNoRuntimes)
+// and a dot-directory holding a manifest.yaml (RuleRootHiddenRuntime).
 func Root(ctx context.Context, root string, names []string, opts Options) (Report, error) {
 	info, err := os.Stat(root)
 	if err != nil {
@@ -100,14 +102,22 @@ func Root(ctx context.Context, root string, names []string, opts Options) (Repor
 	if err != nil {
 		return Report{}, fmt.Errorf("runtimes root: %w", err)
 	}
-	var all []string
+	var all, hidden []string
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") {
+		if !e.IsDir() && !(e.Type()&fs.ModeSymlink != 0 && isDir(filepath.Join(root, e.Name()))) {
 			continue
 		}
-		if e.IsDir() || (e.Type()&fs.ModeSymlink != 0 && isDir(filepath.Join(root, e.Name()))) {
-			all = append(all, e.Name())
+		if strings.HasPrefix(e.Name(), ".") {
+			if isFile(filepath.Join(root, e.Name(), ManifestFile)) {
+				hidden = append(hidden, e.Name())
+			}
+			continue
 		}
+		all = append(all, e.Name())
+	}
+	var rootDs []Diagnostic
+	if len(names) == 0 {
+		rootDs = rootFindings(root, all, hidden)
 	}
 	selected := all
 	if len(names) > 0 {
@@ -135,12 +145,51 @@ func Root(ctx context.Context, root string, names []string, opts Options) (Repor
 	if err != nil {
 		return Report{}, err
 	}
-	return newReport(root, rts), nil
+	return newReport(root, rootDs, rts), nil
 }
 
 func isDir(p string) bool {
 	info, err := os.Stat(p)
 	return err == nil && info.IsDir()
+}
+
+func isFile(p string) bool {
+	info, err := os.Stat(p)
+	return err == nil && info.Mode().IsRegular()
+}
+
+// rootFindings reports a root without runtimes and runtimes hidden in
+// dot-directories. A hidden runtime is an error: validate skips it, but
+// rtool build --all and rtool plan take every directory holding a
+// manifest.yaml, so it would be built and released unchecked (and its
+// name, starting with ".", is not a valid runtime name anyway).
+func rootFindings(root string, runtimes, hidden []string) []Diagnostic {
+	var ds []Diagnostic
+	for _, h := range hidden {
+		m := filepath.Join(root, h, ManifestFile)
+		ds = append(ds, diag(m, 0, 0, RuleRootHiddenRuntime,
+			fmt.Sprintf("directory %s holds a %s but validate skips directories starting with \".\" (rtool build --all and rtool plan do not), so it would be built and released unchecked", h, ManifestFile),
+			fmt.Sprintf("rename %s to the runtime's name (lowercase letters, digits, dots and hyphens) to have it checked, or remove or rename %s if it is not a runtime", filepath.Join(root, h), m)))
+	}
+	if len(runtimes) > 0 {
+		return ds
+	}
+	where := root
+	if abs, err := filepath.Abs(root); err == nil && abs != root {
+		where += " (" + abs + ")"
+	}
+	hint := fmt.Sprintf("add a runtime as %s, or pass --root the directory that holds one directory per runtime (default: <git top level>/%s)",
+		filepath.Join(root, "<name>", ManifestFile), RuntimesDir)
+	switch {
+	case isFile(filepath.Join(root, ManifestFile)):
+		hint = fmt.Sprintf("%s is itself a runtime directory: validate it as rtool validate --root %s %s",
+			root, filepath.Dir(filepath.Clean(root)), filepath.Base(filepath.Clean(root)))
+	case len(hidden) > 0:
+		hint = "the only manifests here are in dot-directories, which are skipped; " + hint
+	}
+	ds = append(ds, diag(root, 0, 0, RuleRootNoRuntimes,
+		fmt.Sprintf("no runtime in %s: expected one directory per runtime, %s", where, filepath.Join(root, "<name>", ManifestFile)), hint))
+	return ds
 }
 
 type runtimeDir struct {
@@ -233,6 +282,7 @@ func checkDir(d runtimeDir, idx *gitIndex, opts Options) (dirResult, error) {
 	var r dirResult
 	mpath := filepath.Join(d.dir, ManifestFile)
 	data, err := os.ReadFile(mpath)
+	hasManifest := err == nil
 	var res manifestResult
 	switch {
 	case err == nil:
@@ -311,10 +361,27 @@ func checkDir(d runtimeDir, idx *gitIndex, opts Options) (dirResult, error) {
 			return r, fmt.Errorf("runtime %s: %w", d.name, err)
 		}
 		s := &sink{file: p}
-		checkShebang(s, data)
+		checkLineEndings(s, data, checkShebang(s, data))
 		checkExecutable(s, idx, files[n])
 		r.ds = append(r.ds, s.ds...)
 		r.scripts = append(r.scripts, &scriptFile{path: p, data: data})
+	}
+	// Every other shell script of the directory (build helpers and the
+	// like) gets the same rules but the executable bit: it may well be
+	// run with bash FILE or sourced. A directory without manifest.yaml is
+	// probably no runtime at all (a wrong --root): it is not walked.
+	if !hasManifest {
+		return r, nil
+	}
+	others, err := otherScripts(d.dir, files)
+	if err != nil {
+		return r, fmt.Errorf("runtime %s: %w", d.name, err)
+	}
+	for _, o := range others {
+		s := &sink{file: o.path}
+		checkLineEndings(s, o.data, checkShebang(s, o.data))
+		r.ds = append(r.ds, s.ds...)
+		r.scripts = append(r.scripts, o)
 	}
 	return r, nil
 }

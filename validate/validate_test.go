@@ -1,10 +1,12 @@
 package validate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -63,71 +65,98 @@ func TestRootSelection(t *testing.T) {
 	if _, err := Runtime(ctx, filepath.Join(root, "absent"), opts); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing runtime dir: %v", err)
 	}
-	empty, err := Root(ctx, t.TempDir(), nil, opts)
-	if err != nil || empty.Summary != (Summary{}) || empty.Runtimes == nil {
+	// A root without runtimes is a finding, not "no problems".
+	emptyRoot := t.TempDir()
+	empty, err := Root(ctx, emptyRoot, nil, opts)
+	if err != nil || empty.Summary != (Summary{Errors: 1}) || empty.Runtimes == nil || !empty.Failed(false) ||
+		len(empty.Diagnostics) != 1 || empty.Diagnostics[0].Rule != RuleRootNoRuntimes || empty.Diagnostics[0].File != emptyRoot ||
+		!strings.Contains(empty.Diagnostics[0].Message, filepath.Join(emptyRoot, "<name>", ManifestFile)) {
 		t.Errorf("empty root: %+v, %v", empty, err)
 	}
-}
-
-func TestRootCancelled(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := Root(ctx, filepath.Join("testdata", "mixed"), nil, Options{NoShellcheck: true}); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled run: %v", err)
+	// Root findings only when the whole root is validated.
+	if r, err := Root(ctx, root, []string{"a"}, opts); err != nil || len(r.Diagnostics) != 0 {
+		t.Errorf("named runtimes: root findings %v, %v", r.Diagnostics, err)
 	}
 }
 
-// TestRuntimeMatchesRoot: validating one directory gives the same findings
-// as validating it through its root.
-func TestRuntimeMatchesRoot(t *testing.T) {
+// TestRootFindings: the root's own findings in every output format and
+// their hints for the usual mistakes.
+func TestRootFindings(t *testing.T) {
 	ctx := context.Background()
-	r, err := Root(ctx, filepath.Join("testdata", "mixed"), []string{"broken"}, Options{NoShellcheck: true})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, root string)
+		// rules of the root findings (sorted by file), and words their
+		// messages and hints must hold
+		rules []string
+		words []string
+	}{
+		{"empty root", func(*testing.T, string) {}, []string{RuleRootNoRuntimes}, []string{"<name>/manifest.yaml", "pass --root"}},
+		{"only files", func(t *testing.T, root string) { mkwrite(t, filepath.Join(root, "README.md"), "x", 0o644) },
+			[]string{RuleRootNoRuntimes}, []string{"expected one directory per runtime"}},
+		{"root is itself a runtime", func(t *testing.T, root string) { mkwrite(t, filepath.Join(root, ManifestFile), "name: x\n", 0o644) },
+			[]string{RuleRootNoRuntimes}, []string{"is itself a runtime directory: validate it as rtool validate --root "}},
+		{"only a hidden runtime", func(t *testing.T, root string) {
+			mkwrite(t, filepath.Join(root, ".x", ManifestFile), "name: x\n", 0o644)
+		},
+			[]string{RuleRootNoRuntimes, RuleRootHiddenRuntime}, []string{"directory .x holds a manifest.yaml", "the only manifests here are in dot-directories"}},
+		{"hidden runtime beside a runtime", func(t *testing.T, root string) {
+			mkwrite(t, filepath.Join(root, ".wip", ManifestFile), "name: x\n", 0o644)
+			mkwrite(t, filepath.Join(root, "a", ManifestFile), "name: a\n", 0o644)
+			mkwrite(t, filepath.Join(root, ".git", "config"), "not a runtime", 0o644)
+		}, []string{RuleRootHiddenRuntime}, []string{".wip/manifest.yaml", "rtool build --all and rtool plan do not"}},
 	}
-	ds, err := Runtime(ctx, filepath.Join("testdata", "mixed", "broken"), Options{NoShellcheck: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ds) != len(r.Runtimes[0].Diagnostics) || len(ds) == 0 {
-		t.Fatalf("Runtime: %d findings, Root: %d", len(ds), len(r.Runtimes[0].Diagnostics))
-	}
-	for i := range ds {
-		if ds[i] != r.Runtimes[0].Diagnostics[i] {
-			t.Errorf("finding %d: %+v vs %+v", i, ds[i], r.Runtimes[0].Diagnostics[i])
-		}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			tc.setup(t, root)
+			r, err := Root(ctx, root, nil, Options{ManifestOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rules []string
+			var text strings.Builder
+			for _, d := range r.Diagnostics {
+				rules = append(rules, d.Rule)
+				text.WriteString(d.File + " " + d.Message + " " + d.Hint + "\n")
+			}
+			if strings.Join(rules, ",") != strings.Join(tc.rules, ",") {
+				t.Fatalf("root findings %v, want %v:\n%s", rules, tc.rules, text.String())
+			}
+			for _, w := range tc.words {
+				if !strings.Contains(text.String(), w) {
+					t.Errorf("findings lack %q:\n%s", w, text.String())
+				}
+			}
+			if !r.Failed(false) {
+				t.Error("report does not fail")
+			}
+			var out bytes.Buffer
+			for _, write := range []func() error{
+				func() error { return WriteText(&out, r, TextOptions{}) },
+				func() error { return WriteGitHub(&out, r) },
+				func() error { return WriteMarkdownSummary(&out, r) },
+			} {
+				out.Reset()
+				if err := write(); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(out.String(), "["+tc.rules[0]+"]") && !strings.Contains(out.String(), tc.rules[0]) {
+					t.Errorf("output lacks %s:\n%s", tc.rules[0], out.String())
+				}
+			}
+			if rel := r.RelativeTo(root); rel.Diagnostics[0].File == r.Diagnostics[0].File && r.Diagnostics[0].File != root {
+				t.Errorf("RelativeTo left %s", rel.Diagnostics[0].File)
+			}
+		})
 	}
 }
 
-func TestManifestYmlHint(t *testing.T) {
-	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "x"), 0o755); err != nil {
+// mkwrite writes a file, creating its directories.
+func mkwrite(t *testing.T, path, data string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(root, "x", "manifest.yml"), []byte("name: x\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := Runtime(context.Background(), filepath.Join(root, "x"), Options{ManifestOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ds) != 1 || ds[0].Rule != RuleManifestMissing || ds[0].Hint != "rename manifest.yml to manifest.yaml" {
-		t.Errorf("got %+v", ds)
-	}
-}
-
-// TestRepositoryRuntimes: rtool validate passes on this repository's own
-// runtimes/ (as `make demo` and the pull-request workflow run it).
-func TestRepositoryRuntimes(t *testing.T) {
-	root := filepath.Join("..", RuntimesDir)
-	if _, err := os.Stat(root); err != nil {
-		t.Skipf("no %s: %v", root, err)
-	}
-	r, err := Root(context.Background(), root, nil, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Summary.Runtimes == 0 || r.Failed(false) {
-		t.Errorf("%s: %s\n%s", root, r.SummaryLine(), dumpReport(r))
-	}
+	write(t, path, data, mode)
 }

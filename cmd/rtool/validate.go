@@ -15,7 +15,7 @@ import (
 func validateCommands() []*cli.Command {
 	return []*cli.Command{{
 		Name:      "validate",
-		Usage:     "check runtime manifests, naming and setup scripts",
+		Usage:     "check runtime manifests, naming and shell scripts",
 		ArgsUsage: "[NAME...]",
 		Description: "Checks every runtime under the root (default: the repository's runtimes/), or the named ones.\n" +
 			"Exit status: 0 no errors, 1 errors (or warnings with --strict), 2 usage or I/O errors.",

@@ -43,6 +43,16 @@ func TestValidateCommandExitCodes(t *testing.T) {
 			`demo/manifest.yaml:2:10: error: version "v1.0.0" has a "v" prefix; write "1.0.0" [version.format]`, "", ""},
 		{"warnings pass", []string{"validate", "--root", undeclared, "--no-shellcheck"}, exitOK, "1 runtime checked: 0 errors, 2 warnings\n", "", ""},
 		{"warnings fail under strict", []string{"validate", "--root", undeclared, "--no-shellcheck", "--strict"}, exitFindings, "0 errors, 2 warnings", "", ""},
+		// Issue 11: every shell script of a runtime is checked, and an empty
+		// or hidden root is a finding.
+		{"broken build helper", []string{"validate", "--root", filepath.Join(ruleCases, "script-other"), "--no-shellcheck", "--strict"}, exitFindings,
+			"demo/build-debian.sh:6: error: bash -n: syntax error: unexpected end of file [script.syntax]", "", ""},
+		{"this repository's runtime with a CRLF build-debian.sh", []string{"validate", "--root", crlfBuildScript(t), "--no-shellcheck", "--strict"}, exitFindings,
+			"python-3.11/build-debian.sh:1:20: error: build-debian.sh has Windows (CRLF) line endings", "", ""},
+		{"no runtime", []string{"validate", "--root", filepath.Join(ruleCases, "root-no-runtimes")}, exitFindings,
+			"no runtime in " + filepath.Join(ruleCases, "root-no-runtimes"), "", "no problems"},
+		{"hidden runtime", []string{"validate", "--root", filepath.Join(ruleCases, "root-hidden-runtime"), "--no-shellcheck"}, exitFindings,
+			"directory .old-demo holds a manifest.yaml", "", "no problems"},
 		{"unknown runtime", []string{"validate", "nope", "--root", upstreamRuntimes}, exitUsage, "", `no runtime "nope" under`, "checked"},
 		{"missing root", []string{"validate", "--root", filepath.Join(t.TempDir(), "absent")}, exitUsage, "", "runtimes root", "checked"},
 		{"unknown format", []string{"validate", "--root", upstreamRuntimes, "--format", "xml"}, exitUsage, "", `unknown --format "xml"`, "checked"},
@@ -67,6 +77,28 @@ func TestValidateCommandExitCodes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// crlfBuildScript copies this repository's python-3.11 runtime into a new
+// root with build-debian.sh converted to CRLF line endings (an editor on
+// Windows), and returns the root.
+func crlfBuildScript(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	src := filepath.Join("..", "..", "runtimes", "python-3.11")
+	dst := filepath.Join(root, "python-3.11")
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dst, "build-debian.sh")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, bytes.ReplaceAll(data, []byte("\n"), []byte("\r\n")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return root
 }
 
 func TestValidateCommandJSON(t *testing.T) {

@@ -1,0 +1,4 @@
+# sourced by the setup scripts
+helper() {
+  echo helper
+}
