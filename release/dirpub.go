@@ -48,6 +48,7 @@ func (p *DirPublisher) Publish(ctx context.Context, req ReleaseRequest) ([]Publi
 	}
 	// check every asset before writing any, so a conflict changes nothing
 	states := make([]string, len(req.Assets))
+	var replacing []Replacement
 	for i, a := range req.Assets {
 		if err := checkFileName(a.Name); err != nil {
 			return nil, fmt.Errorf("dir publisher: asset: %w", err)
@@ -66,7 +67,11 @@ func (p *DirPublisher) Publish(ctx context.Context, req ReleaseRequest) ([]Publi
 				dest, size, sum, a.Size, a.SHA256)
 		default:
 			states[i] = StateReplaced
+			replacing = append(replacing, Replacement{Name: a.Name, OldSize: size, OldSHA256: sum, NewSize: a.Size, NewSHA256: a.SHA256})
 		}
+	}
+	if err := confirmReplacements(req, replacing); err != nil {
+		return nil, fmt.Errorf("dir publisher: %w", err)
 	}
 	out := make([]PublishedAsset, 0, len(req.Assets))
 	for i, a := range req.Assets {

@@ -11,8 +11,11 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/joblet/rtool/internal/httpclient"
 )
 
 // GitHubPublisher publishes to GitHub releases (github.com or GitHub
@@ -39,7 +42,8 @@ type GitHubPublisher struct {
 	// the API.
 	WebURL string
 	// Downloader fetches asset bytes after the API redirect (without the
-	// token); nil uses a plain http.Client.
+	// token); nil uses a client with the default stall rule and redirect
+	// policy.
 	Downloader *http.Client
 	// PerPage is the page size for list calls (0 = 100).
 	PerPage int
@@ -49,10 +53,26 @@ type GitHubPublisher struct {
 
 // GitHubOptions configures NewGitHubPublisher.
 type GitHubOptions struct {
-	Repo       string       // OWNER/REPO
-	Token      string       // GITHUB_TOKEN
-	APIURL     string       // GitHub Enterprise API root (https://ghe.example.com/api/v3/); "" or https://api.github.com for github.com
-	HTTPClient *http.Client // nil = a default client
+	Repo   string // OWNER/REPO
+	Token  string // GITHUB_TOKEN
+	APIURL string // GitHub Enterprise API root (https://ghe.example.com/api/v3/); "" or https://api.github.com for github.com
+	// HTTPClient replaces the client built from the fields below, for API
+	// calls and downloads alike; nil is the normal case.
+	HTTPClient *http.Client
+	// StallTimeout: an API call, upload or download that moves less than
+	// 32 KiB in this time fails; also the connection, TLS and response
+	// header timeout (see package internal/httpclient). 0 means 30 s.
+	StallTimeout time.Duration
+	// Attempts bounds idempotent calls (GET, HEAD), retried after a
+	// connection error, a stall before the response, HTTP 5xx, 408 or
+	// 429; uploads and other writes are sent once. 0 means 3.
+	Attempts int
+	// RetryDelay is the first wait between attempts (doubling, at most
+	// 8 s); 0 means 0.5 s.
+	RetryDelay time.Duration
+	// Transport carries the requests under the stall rule; nil means one
+	// with the timeouts above (tests pass an httptest TLS server's).
+	Transport http.RoundTripper
 }
 
 // NewGitHubPublisher returns a publisher for OWNER/REPO.
@@ -64,9 +84,11 @@ func NewGitHubPublisher(opts GitHubOptions) (*GitHubPublisher, error) {
 	if opts.Token == "" {
 		return nil, errors.New("github publisher: no token; set GITHUB_TOKEN (in Actions: env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }} with permissions contents: write)")
 	}
-	hc := opts.HTTPClient
+	hc, dl := opts.HTTPClient, opts.HTTPClient
 	if hc == nil {
-		hc = &http.Client{}
+		// two clients: the API one gets the token, the download one
+		// must not (asset downloads are redirected to storage hosts)
+		hc, dl = newGitHubHTTPClient(opts), newGitHubHTTPClient(opts)
 	}
 	client := github.NewClient(hc).WithAuthToken(opts.Token)
 	web := "https://github.com"
@@ -80,7 +102,7 @@ func NewGitHubPublisher(opts GitHubOptions) (*GitHubPublisher, error) {
 		}
 		web = u.Scheme + "://" + u.Host
 	}
-	return &GitHubPublisher{Client: client, Owner: owner, Repo: repo, WebURL: web, Downloader: &http.Client{}}, nil
+	return &GitHubPublisher{Client: client, Owner: owner, Repo: repo, WebURL: web, Downloader: dl}, nil
 }
 
 // Kind returns "github".
@@ -130,6 +152,7 @@ func (p *GitHubPublisher) Publish(ctx context.Context, req ReleaseRequest) ([]Pu
 	// decide for every asset before changing anything, so a conflict
 	// without Force leaves the release as it was
 	states := make([]string, len(req.Assets))
+	var replacing []Replacement
 	for i, a := range req.Assets {
 		ex, ok := existing[a.Name]
 		if !ok {
@@ -148,7 +171,14 @@ func (p *GitHubPublisher) Publish(ctx context.Context, req ReleaseRequest) ([]Pu
 		default:
 			// a differing asset with Force, or a broken leftover of a failed upload (state "new")
 			states[i] = StateReplaced
+			if ex.State == "" || ex.State == "uploaded" {
+				replacing = append(replacing, Replacement{Name: a.Name, OldSize: ex.Size, OldSHA256: strings.TrimPrefix(ex.Digest, "sha256:"),
+					NewSize: a.Size, NewSHA256: a.SHA256, Why: why})
+			}
 		}
+	}
+	if err := confirmReplacements(req, replacing); err != nil {
+		return nil, fmt.Errorf("github release %s: %w", req.Tag, err)
 	}
 	for i, a := range req.Assets {
 		if states[i] == StateUnchanged {
@@ -360,7 +390,7 @@ func (p *GitHubPublisher) sameAsset(ctx context.Context, ex ghAsset, a Asset) (b
 	}
 	dl := p.Downloader
 	if dl == nil {
-		dl = &http.Client{}
+		dl = httpclient.New(httpclient.Options{})
 	}
 	rc, _, err := p.Client.Repositories.DownloadReleaseAsset(ctx, p.Owner, p.Repo, ex.ID, dl)
 	if err != nil {

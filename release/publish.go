@@ -1,6 +1,7 @@
 package release
 
 import (
+	"archive/tar"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,8 +59,13 @@ type PublishOptions struct {
 	MaxAttempts int
 	Backoff     time.Duration
 	// Force replaces differing published assets and registry checksums
-	// (recorded in the entry's forced list).
+	// (recorded in the entry's forced list), after ConfirmReplace.
 	Force bool
+	// ConfirmReplace is shown every published file Force would replace
+	// (name, old and new sha256 and size) before anything changes; an
+	// error aborts with nothing replaced. The CLI asks on a terminal and
+	// refuses without one unless --yes.
+	ConfirmReplace func([]Replacement) error
 	// DryRun prints the release and the registry diff and changes nothing.
 	DryRun bool
 	// Now stamps released_at (zero: time.Now()).
@@ -106,7 +113,37 @@ func Publish(ctx context.Context, opts PublishOptions) (*PublishResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
+	work, err := os.MkdirTemp("", "rtool-publish-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+
+	// The runtime comes from the tag itself when the tag exists: its
+	// manifest and source package are what was tagged, whatever the
+	// checkout holds. Building here needs the tagged tree checked out
+	// (a build takes its inputs and timestamps from the work tree).
 	runtimeDir := filepath.Join(opts.RuntimesDir, tag.Name)
+	head, headErr := opts.Repo.line(ctx, "rev-parse", "--verify", "HEAD^{commit}")
+	tagged, tagErr := opts.Repo.line(ctx, "rev-parse", "-q", "--verify", "refs/tags/"+tag.String()+"^{commit}")
+	if tagErr == nil && (headErr != nil || tagged != head) {
+		if opts.ArtifactsDir == "" {
+			return nil, fmt.Errorf("publish %s: the tag points at %s but the checkout is at %s; building here needs the tagged tree: check out the tag (git checkout %s), or build the artifacts from it and pass --artifacts DIR",
+				tag, short(tagged), short(head), tag)
+		}
+		dir, epoch, err := exportFromTag(ctx, opts.Repo, tagged, runtimeDir, work)
+		if err != nil {
+			return nil, fmt.Errorf("publish %s: read the runtime at the tag: %w", tag, err)
+		}
+		fmt.Fprintf(log, "reading %s from the tag %s (%s); the checkout is at %s\n", tag.Name, tag, short(tagged), short(head))
+		runtimeDir = dir
+		if opts.SourceDateEpoch.IsZero() {
+			opts.SourceDateEpoch = epoch
+		}
+	}
+	if tagErr == nil {
+		head = tagged // the release's target
+	}
 	m, err := ReadManifest(runtimeDir)
 	if err != nil {
 		return nil, fmt.Errorf("publish %s: %w", tag, err)
@@ -119,19 +156,7 @@ func Publish(ctx context.Context, opts PublishOptions) (*PublishResult, error) {
 		return nil, fmt.Errorf("publish %s: %s says version %s, not %s; tag the commit whose manifest has version %s (or bump the manifest and tag again)",
 			tag, filepath.Join(runtimeDir, "manifest.yaml"), m.Version, tag.Version, tag.Version)
 	}
-	// the files come from this checkout: it must be the tagged commit
-	head, headErr := opts.Repo.line(ctx, "rev-parse", "--verify", "HEAD^{commit}")
-	if tagged, err := opts.Repo.line(ctx, "rev-parse", "-q", "--verify", "refs/tags/"+tag.String()+"^{commit}"); err == nil && headErr == nil && tagged != head && !opts.Force {
-		return nil, fmt.Errorf("publish %s: the tag points at %s but the checkout is at %s; check out the tag (git checkout %s) or pass --force",
-			tag, short(tagged), short(head), tag)
-	}
 	res := &PublishResult{Tag: tag, TagName: tag.String(), Platforms: m.Platforms, Publisher: opts.Publisher.Kind(), DryRun: opts.DryRun}
-
-	work, err := os.MkdirTemp("", "rtool-publish-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(work)
 
 	// the files: artifacts per platform, then the source package
 	artifacts := make([]registrygen.PlatformFile, 0, len(m.Platforms))
@@ -179,7 +204,7 @@ func Publish(ctx context.Context, opts PublishOptions) (*PublishResult, error) {
 		fmt.Fprintf(log, "publishing %d file(s) for %s with the %s publisher\n", len(assets), tag, opts.Publisher.Kind())
 		published, err := opts.Publisher.Publish(ctx, ReleaseRequest{
 			Tag: tag.String(), Target: head, Title: fmt.Sprintf("%s %s", tag.Name, tag.Version),
-			Notes: ReleaseNotes(m, assets), Assets: assets, Force: opts.Force,
+			Notes: ReleaseNotes(m, assets), Assets: assets, Force: opts.Force, Confirm: opts.ConfirmReplace,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("publish %s: %w", tag, err)
@@ -477,4 +502,94 @@ func PublishSummary(res *PublishResult) string {
 		}
 	}
 	return b.String()
+}
+
+// exportFromTag writes the runtime directory as it is at commit into
+// work (git archive, so no checkout is touched) and returns its path there
+// and the time of the last commit that touched it at commit (what
+// SOURCE_DATE_EPOCH would be in a checkout of the tag).
+func exportFromTag(ctx context.Context, g Git, commit, runtimeDir, work string) (string, time.Time, error) {
+	top, err := g.line(ctx, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	abs, err := filepath.Abs(runtimeDir)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if real, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		abs = filepath.Join(real, filepath.Base(abs))
+	}
+	if real, err := filepath.EvalSymlinks(top); err == nil {
+		top = real
+	}
+	rel, err := filepath.Rel(top, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", time.Time{}, fmt.Errorf("%s is not inside the repository %s", runtimeDir, top)
+	}
+	rel = filepath.ToSlash(rel)
+	if out, err := g.Run(ctx, "ls-tree", "-d", commit, "--", rel); err != nil || strings.TrimSpace(out) == "" {
+		return "", time.Time{}, fmt.Errorf("the tagged commit %s has no directory %s", short(commit), rel)
+	}
+	tarData, err := g.Run(ctx, "archive", "--format=tar", commit, "--", rel)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	dest := filepath.Join(work, "tag")
+	if err := untarTrusted(strings.NewReader(tarData), dest); err != nil {
+		return "", time.Time{}, err
+	}
+	ct, err := g.line(ctx, "log", "-1", "--format=%ct", commit, "--", rel)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	secs, err := strconv.ParseInt(ct, 10, 64)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("commit time %q: %w", ct, err)
+	}
+	return filepath.Join(dest, filepath.FromSlash(rel)), time.Unix(secs, 0).UTC(), nil
+}
+
+// untarTrusted extracts git archive's output (directories, regular files,
+// symlinks) under dest, refusing any name that leaves it.
+func untarTrusted(r io.Reader, dest string) error {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("git archive: %w", err)
+		}
+		name := filepath.Clean(filepath.FromSlash(h.Name))
+		if !filepath.IsLocal(name) {
+			return fmt.Errorf("git archive: entry %q leaves the directory", h.Name)
+		}
+		p := filepath.Join(dest, name)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			err = os.MkdirAll(p, 0o755)
+		case tar.TypeReg:
+			if err = os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
+				var f *os.File
+				if f, err = os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_EXCL, os.FileMode(h.Mode).Perm()); err == nil {
+					_, err = io.Copy(f, tr)
+					if cerr := f.Close(); err == nil {
+						err = cerr
+					}
+				}
+			}
+		case tar.TypeSymlink:
+			if err = os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
+				err = os.Symlink(h.Linkname, p)
+			}
+		case tar.TypeXGlobalHeader:
+		default:
+			err = fmt.Errorf("git archive: unexpected entry %q (type %c)", h.Name, h.Typeflag)
+		}
+		if err != nil {
+			return err
+		}
+	}
 }

@@ -1,9 +1,12 @@
 package release
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -215,7 +218,7 @@ func TestPublishRefusals(t *testing.T) {
 	tests := []struct {
 		name, tag, artifacts, want string
 	}{
-		{"checkout is not the tag", "moved-rt@1.0.0", moved, "git checkout moved-rt@1.0.0"},
+		{"the tag lacks the runtime", "moved-rt@1.0.0", moved, "has no directory runtimes/moved-rt"},
 		{"version differs", "java-21@2.0.1", full, "says version 2.0.0"},
 		{"bad tag", "java-21", full, "name@version"},
 		{"unknown runtime", "nope@1.0.0", full, "nope"},
@@ -388,5 +391,128 @@ func TestPublishBuildsWithoutArtifacts(t *testing.T) {
 		Build: failing, Publisher: pub, Repo: r.Work})
 	if err == nil || !strings.Contains(err.Error(), "setup script exited 1") || !strings.Contains(err.Error(), "debian-amd64") {
 		t.Fatalf("failing build: %v", err)
+	}
+}
+
+// TestPublishReadsTheTag: publish reads the runtime from the tag, not from
+// the checkout (which has moved on and says another version), so CI needs
+// no checkout of the tag; building here without --artifacts still needs
+// the tagged tree and says so (and no longer suggests --force).
+func TestPublishReadsTheTag(t *testing.T) {
+	r := newPublishRepo(t)
+	addRuntime(t, r.Work, "rt", "1.0.0", "debian-amd64")
+	mustGit(t, r.Work, "tag", "rt@1.0.0")
+	addRuntime(t, r.Work, "rt", "1.1.0", "debian-amd64") // the checkout moves on
+	pub, _ := dirPublisher(t)
+	opts := PublishOptions{Tag: "rt@1.0.0", RuntimesDir: filepath.Join(r.Work.Dir, "runtimes"),
+		ArtifactsDir: buildArtifacts(t, "rt", "1.0.0", "debian-amd64"), Publisher: pub, Repo: r.Work}
+	res, err := Publish(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := remoteRegistry(t, r).Runtimes["rt"]["1.0.0"]
+	if e == nil || e.SourcePackage == nil {
+		t.Fatalf("rt@1.0.0 not published from the tag: %+v", res)
+	}
+	// the source package holds the tagged manifest (version 1.0.0)
+	src := filepath.Join(pub.Dir, "rt@1.0.0", "rt-1.0.0.tar.gz")
+	entries := readTarGz(t, src)
+	if got := entries["rt/manifest.yaml"]; !strings.Contains(got, "version: 1.0.0") {
+		t.Fatalf("source package manifest: %q", got)
+	}
+	opts.ArtifactsDir = ""
+	opts.Build = func(ctx context.Context, runtimeDir, platform, outDir string) (string, error) {
+		t.Fatal("built from the wrong tree")
+		return "", nil
+	}
+	if _, err := Publish(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "git checkout rt@1.0.0") || strings.Contains(err.Error(), "--force") {
+		t.Fatalf("building here from a moved checkout: %v", err)
+	}
+}
+
+// TestPublishForceAsks: --force lists every published file it would
+// replace and goes ahead only when confirmed; refused, nothing changes.
+func TestPublishForceAsks(t *testing.T) {
+	r := newPublishRepo(t)
+	addRuntime(t, r.Work, "rt", "1.0.0", "debian-amd64")
+	pub, _ := dirPublisher(t)
+	opts := PublishOptions{Tag: "rt@1.0.0", RuntimesDir: filepath.Join(r.Work.Dir, "runtimes"),
+		ArtifactsDir: buildArtifacts(t, "rt", "1.0.0", "debian-amd64"), Publisher: pub, Repo: r.Work}
+	if _, err := Publish(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	published := filepath.Join(pub.Dir, "rt@1.0.0", "rt-1.0.0-debian-amd64.tar.gz")
+	before, _ := os.ReadFile(published)
+	head := mustGit(t, Git{Dir: r.Remote, Env: r.Env}, "rev-parse", "main")
+
+	opts.ArtifactsDir = buildArtifactsVariant(t, " (rebuilt)", "rt", "1.0.0", "debian-amd64")
+	opts.Force = true
+	var log strings.Builder
+	var asked []Replacement
+	for _, c := range []struct {
+		name    string
+		confirm func([]Replacement) error
+		want    string
+	}{
+		{"no terminal, no --yes", ConfirmReplacements(false, false, nil, &log), "pass --yes"},
+		{"answered no", ConfirmReplacements(false, true, func(string) (bool, error) { return false, nil }, &log), "answered no"},
+		{"recorded", func(reps []Replacement) error { asked = reps; return errors.New("stop") }, "stop"},
+	} {
+		opts.ConfirmReplace = c.confirm
+		if _, err := Publish(context.Background(), opts); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("%s: err = %v, want %q", c.name, err, c.want)
+		}
+		if after, _ := os.ReadFile(published); string(after) != string(before) {
+			t.Fatalf("%s: the published file was replaced", c.name)
+		}
+		if mustGit(t, Git{Dir: r.Remote, Env: r.Env}, "rev-parse", "main") != head {
+			t.Fatalf("%s: registry.json was committed", c.name)
+		}
+	}
+	if len(asked) != 1 || asked[0].Name != "rt-1.0.0-debian-amd64.tar.gz" || asked[0].OldSize != int64(len(before)) || asked[0].OldSHA256 == "" || asked[0].OldSHA256 == asked[0].NewSHA256 {
+		t.Fatalf("replacements shown: %+v", asked)
+	}
+	if !strings.Contains(log.String(), "rt-1.0.0-debian-amd64.tar.gz: ") || !strings.Contains(log.String(), asked[0].OldSHA256) {
+		t.Fatalf("the list of replacements: %q", log.String())
+	}
+	// --yes: replaced, and the registry records it
+	opts.ConfirmReplace = ConfirmReplacements(true, false, nil, &log)
+	if _, err := Publish(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(published); string(after) == string(before) {
+		t.Fatal("--force --yes did not replace the file")
+	}
+	if e := remoteRegistry(t, r).Runtimes["rt"]["1.0.0"]; len(e.Forced) == 0 {
+		t.Fatalf("no forced record: %+v", e)
+	}
+}
+
+// readTarGz returns the regular files of a .tar.gz by name.
+func readTarGz(t *testing.T, path string) map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	out := map[string]string{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			b, _ := io.ReadAll(tr)
+			out[h.Name] = string(b)
+		}
 	}
 }

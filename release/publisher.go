@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -60,6 +61,36 @@ type ReleaseRequest struct {
 	// Force replaces an asset whose name exists with a different size or
 	// digest; without it such a conflict is an error and nothing is replaced.
 	Force bool
+	// Confirm, when set, is called with every published asset Force would
+	// replace, before anything changes; an error aborts the publish with
+	// nothing replaced. Publish (rtool publish --force) asks the user here.
+	Confirm func([]Replacement) error
+}
+
+// Replacement is a published asset that a forced publish would replace.
+type Replacement struct {
+	Name      string `json:"name"`
+	OldSize   int64  `json:"old_size"`
+	OldSHA256 string `json:"old_sha256,omitempty"` // "" when the server did not say
+	NewSize   int64  `json:"new_size"`
+	NewSHA256 string `json:"new_sha256"`
+	Why       string `json:"why,omitempty"` // how they differ, as the publisher found it
+}
+
+func (r Replacement) String() string {
+	old := r.OldSHA256
+	if old == "" {
+		old = "(unknown sha256)"
+	}
+	return fmt.Sprintf("%s: %d bytes sha256 %s → %d bytes sha256 %s", r.Name, r.OldSize, old, r.NewSize, r.NewSHA256)
+}
+
+// confirmReplacements calls req.Confirm when anything would be replaced.
+func confirmReplacements(req ReleaseRequest, reps []Replacement) error {
+	if len(reps) == 0 || req.Confirm == nil {
+		return nil
+	}
+	return req.Confirm(reps)
 }
 
 // Publisher makes release assets downloadable. Publish is idempotent: a
@@ -89,4 +120,31 @@ type RegistryMirror interface {
 func hashFile(path string) (int64, string, error) {
 	a, err := NewAsset(path)
 	return a.Size, a.SHA256, err
+}
+
+// ConfirmReplacements returns the ConfirmReplace of a forced publish: it
+// lists every replacement on log, then goes ahead when yes is set, asks
+// through ask when interactive, and otherwise refuses (a forced replace
+// of published files is never done unattended by accident).
+func ConfirmReplacements(yes, interactive bool, ask func(question string) (bool, error), log io.Writer) func([]Replacement) error {
+	return func(reps []Replacement) error {
+		fmt.Fprintf(log, "--force would replace %d published file(s):\n", len(reps))
+		for _, r := range reps {
+			fmt.Fprintf(log, "  %s\n", r)
+		}
+		switch {
+		case yes:
+			return nil
+		case !interactive || ask == nil:
+			return fmt.Errorf("refusing to replace %d published file(s) without a terminal to ask on; pass --yes to replace them (nodes that installed the old files keep them)", len(reps))
+		}
+		ok, err := ask(fmt.Sprintf("replace these %d published file(s)?", len(reps)))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("not replacing published files (answered no); nothing was changed")
+		}
+		return nil
+	}
 }

@@ -57,13 +57,15 @@ func releaseCommands() []*cli.Command {
 				&cli.StringFlag{Name: "base-url", Usage: "dir publisher: `URL` the directory is served at"},
 				&cli.StringFlag{Name: "repo", Usage: "github publisher: `OWNER/REPO`", EnvVars: []string{"GITHUB_REPOSITORY"}},
 				&cli.StringFlag{Name: "github-api", Usage: "github publisher: GitHub Enterprise API `URL`", EnvVars: []string{"GITHUB_API_URL"}},
+				stallTimeoutFlag(), apiAttemptsFlag(),
 				&cli.StringFlag{Name: "registry", Value: "registry.json", Usage: "registry `PATH` in the repository"},
 				&cli.StringFlag{Name: "remote", Value: "origin", Usage: "git `REMOTE` to push registry.json to"},
 				&cli.StringFlag{Name: "branch", Value: "main", Usage: "`BRANCH` registry.json is committed to"},
 				&cli.StringSliceFlag{Name: "view-repo", Usage: "also push the `PLATFORM=GIT_URL` view as the root registry.json on --view-branch of that repository, for Joblet nodes whose rnx can only name owner/repo (repeatable)"},
 				&cli.StringFlag{Name: "view-branch", Value: "main", Usage: "`BRANCH` of the --view-repo repositories (Joblet reads main)"},
 				&cli.IntFlag{Name: "attempts", Value: 10, Usage: "give up after `N` rejected pushes"},
-				&cli.BoolFlag{Name: "force", Usage: "replace differing published files and checksums (recorded in registry.json)"},
+				&cli.BoolFlag{Name: "force", Usage: "replace differing published files and checksums (recorded in registry.json); lists each replacement and asks"},
+				&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "with --force: replace without asking (needed without a terminal)"},
 				&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the release and the registry diff, change nothing"},
 				&cli.StringFlag{Name: "config", Value: builder.ConfigFile, Usage: "build configuration `FILE` (without --artifacts)"},
 				&cli.StringFlag{Name: "cache", Usage: "build cache `DIR` (without --artifacts)"},
@@ -225,13 +227,18 @@ func publishAction(c *cli.Context) error {
 	var pub release.Publisher
 	switch c.String("publisher") {
 	case "github":
-		gh, err := release.NewGitHubPublisher(release.GitHubOptions{
+		ghOpts, err := githubNetworkOptions(c, release.GitHubOptions{
 			Repo: c.String("repo"), Token: os.Getenv("GITHUB_TOKEN"), APIURL: c.String("github-api"),
 		})
 		if err != nil {
+			return err
+		}
+		gh, err := release.NewGitHubPublisher(ghOpts)
+		if err != nil {
 			if c.Bool("dry-run") && c.String("repo") != "" {
 				// a dry run needs no token
-				gh, err = release.NewGitHubPublisher(release.GitHubOptions{Repo: c.String("repo"), Token: "dry-run", APIURL: c.String("github-api")})
+				ghOpts.Token = "dry-run"
+				gh, err = release.NewGitHubPublisher(ghOpts)
 			}
 			if err != nil {
 				return usageError("publish: %v", err)
@@ -253,6 +260,8 @@ func publishAction(c *cli.Context) error {
 		RegistryPath: c.String("registry"), MaxAttempts: c.Int("attempts"),
 		Force: c.Bool("force"), DryRun: c.Bool("dry-run"), Log: c.App.ErrWriter,
 		ViewBranch: c.String("view-branch"),
+		ConfirmReplace: release.ConfirmReplacements(c.Bool("yes"), term.IsTerminal(int(os.Stdin.Fd())),
+			func(q string) (bool, error) { return confirm(c.App.ErrWriter, os.Stdin, q) }, c.App.ErrWriter),
 	}
 	for _, kv := range c.StringSlice("view-repo") {
 		platform, url, ok := strings.Cut(kv, "=")
