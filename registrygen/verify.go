@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/joblet/rtool/schema"
@@ -14,8 +15,11 @@ import (
 // VerifyOptions controls Verify.
 type VerifyOptions struct {
 	// ArtifactsDir, when set, holds release files to re-hash: every
-	// download URL whose base name is a file here is checked against its
-	// checksum and size (and, for artifacts, unpacked size and entries).
+	// download URL whose base name is a file here, or under
+	// <name>@<version>/ here (the tree the dir publisher writes), is
+	// checked against its checksum and size (and, for artifacts, unpacked
+	// size and entries). Re-hashing no file although the registry names
+	// downloads is a problem (see localFile).
 	ArtifactsDir string
 	// Document, when set, gives problems their line and column.
 	Document *Document
@@ -65,6 +69,7 @@ func Verify(ctx context.Context, r *schema.Registry, opts VerifyOptions) (*Verif
 			}
 		}
 	}
+	v.noneRehashed()
 	more := len(v.rep.Problems) - maxErrors
 	if more > 0 {
 		v.rep.Problems = v.rep.Problems[:maxErrors]
@@ -82,6 +87,8 @@ type verifier struct {
 	opts   VerifyOptions
 	rep    *VerifyReport
 	hashed map[string]*EntryFile
+	tag    string          // name@version of the entry being re-hashed (localFile)
+	named  map[string]bool // files named by download URLs (localFile)
 }
 
 func (v *verifier) problem(path, format string, a ...any) {
@@ -171,6 +178,7 @@ func (v *verifier) entry(ctx context.Context, name, ver string, e *schema.Regist
 		}
 	}
 	if v.opts.ArtifactsDir != "" {
+		v.tag = name + "@" + ver
 		if err := v.rehash(ctx, ep, e.DownloadURL, e.Checksum, e.Size, 0, 0); err != nil {
 			return err
 		}
@@ -212,7 +220,7 @@ func (v *verifier) rehash(ctx context.Context, at, u, checksum string, size, unp
 	if u == "" {
 		return nil
 	}
-	file, ok := fileForURL(v.opts.ArtifactsDir, u)
+	file, ok := v.localFile(u)
 	if !ok {
 		return nil
 	}
@@ -279,6 +287,47 @@ func (v *verifier) rehash(ctx context.Context, at, u, checksum string, size, unp
 		v.problem(at+jsonPath("entries"), "%s has %d entries, the registry says %d", file, got.Entries, entries)
 	}
 	return nil
+}
+
+// localFile is where the local copy of the download at URL u is:
+// ArtifactsDir/<file> (a directory of release files, as publish
+// --artifacts takes them), else ArtifactsDir/<name>@<version>/<file> (a
+// mirror the dir publisher wrote: PATH/<tag>/<file>). A file in neither
+// place is reported missing where its layout puts it: under <tag>/ when
+// that directory exists.
+func (v *verifier) localFile(u string) (string, bool) {
+	flat, ok := fileForURL(v.opts.ArtifactsDir, u)
+	if !ok {
+		return "", false
+	}
+	if v.named == nil {
+		v.named = map[string]bool{}
+	}
+	v.named[filepath.Base(flat)] = true
+	tagDir := filepath.Join(v.opts.ArtifactsDir, v.tag)
+	tagged := filepath.Join(tagDir, filepath.Base(flat))
+	if _, err := os.Stat(flat); err == nil {
+		return flat, true
+	}
+	if _, err := os.Stat(tagged); err == nil {
+		return tagged, true
+	}
+	if fi, err := os.Stat(tagDir); err == nil && fi.IsDir() {
+		return tagged, true
+	}
+	return flat, true
+}
+
+// noneRehashed makes re-hashing nothing a problem when the registry names
+// downloads: the directory is the wrong one or has another layout, and
+// "ok" would claim a check that never happened.
+func (v *verifier) noneRehashed() {
+	if v.opts.ArtifactsDir == "" || len(v.named) == 0 || len(v.rep.Checked) > 0 {
+		return
+	}
+	dir := v.opts.ArtifactsDir
+	v.problem("", "artifacts directory %s holds none of the %d files the registry's download URLs name, so nothing was re-hashed (looked for %s and %s, the dir publisher's layout); point it at the directory holding the release files",
+		dir, len(v.named), filepath.Join(dir, "<file>"), filepath.Join(dir, "<name>@<version>", "<file>"))
 }
 
 // Pending lists the versions touched by changes that still have no
