@@ -17,6 +17,9 @@ type AvailableVersion struct {
 	Yanked      string `json:"yanked,omitempty"`
 	ReleasedAt  string `json:"released_at,omitempty"`
 	Registry    string `json:"registry"`
+	// Latest marks the version Joblet's @latest picks (AvailableJoblet
+	// only).
+	Latest bool `json:"latest,omitempty"`
 }
 
 // Available lists every version of every runtime (or of name only, when

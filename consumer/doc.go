@@ -3,8 +3,18 @@
 // http(s) URL, owner/repo on GitHub, or the registries of a config file),
 // resolves a runtime spec (name, name@latest, name@X.Y.Z, name@<range>) for
 // a platform, downloads the artifact while hashing and extracting it in one
-// pass, installs it atomically under a per-version lock, lists and removes
-// installs, and runs a command in a job root with the runtime's mounts.
+// pass, installs it atomically under a per-version lock into
+// <root>/<name>/<version>/ (Joblet's layout), lists and removes installs in
+// that layout and the older flat <root>/<name>-<version>/, and runs a
+// command in a job root with the runtime's mounts.
+//
+// ModeJoblet (ResolveJoblet, InstallOptions.Mode) reads a registry exactly
+// as Joblet's own client does, to prove what a Joblet node would install:
+// Joblet's URL rules, its struct shape (one type error rejects the
+// registry), the version key and the top-level download only (no
+// artifacts, platforms or yanked), its @latest, and its reading of the
+// archive (optional wrapper directory, runtime.yml or a refused source
+// package, the entries it would drop).
 //
 // Registries are parsed with package registrygen (errors with
 // file:line:column).
@@ -12,7 +22,9 @@
 // It owns the install-level guarantees around package archive's hardened
 // extraction (staging directory, checksum and size checks, runtime.yml
 // verification, atomic rename, locks, cleanup of leftovers). It must not
-// parse tar itself (package archive does), must not build runtimes (package
+// extract tar itself (package archive does; ModeJoblet only reads the
+// headers with Go's archive/tar, as Joblet's extractor does, to see what
+// that extractor would strip or drop), must not build runtimes (package
 // builder does) and must not write anything outside the install root except
 // temporary job roots that it removes.
 package consumer

@@ -138,7 +138,10 @@ func serveDir(t testing.TB, dir string, fail func(w http.ResponseWriter, r *http
 	return fs
 }
 
-// rootEntries lists the names under an install root (locks excluded).
+// rootEntries lists the names under an install root: a runtime name
+// directory (no runtime.yml of its own) as its versions, "demo/1.0.0"
+// ("demo/" when empty), a flat install as "demo-1.0.0", the lock files as
+// ".locks/KEY.lock".
 func rootEntries(t testing.TB, root string) []string {
 	t.Helper()
 	ents, err := os.ReadDir(root)
@@ -148,7 +151,18 @@ func rootEntries(t testing.TB, root string) []string {
 	var out []string
 	for _, e := range ents {
 		if e.Name() != locksDir {
-			out = append(out, e.Name())
+			dir := filepath.Join(root, e.Name())
+			if strings.HasPrefix(e.Name(), ".") || !e.IsDir() || hasRuntimeConfig(dir) {
+				out = append(out, e.Name())
+				continue
+			}
+			subs, _ := os.ReadDir(dir)
+			if len(subs) == 0 {
+				out = append(out, e.Name()+"/")
+			}
+			for _, s := range subs {
+				out = append(out, e.Name()+"/"+s.Name())
+			}
 			continue
 		}
 		// lock files count: a finished installer leaves none behind

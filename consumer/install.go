@@ -42,6 +42,9 @@ type InstallOptions struct {
 	Warn        func(string)
 	Retry       Retry
 	Concurrency int // decompression readahead; 0 = archive's default
+	// Mode ModeJoblet reads the one registry exactly as Joblet's client
+	// does (see ResolveJoblet); Platform is then ignored, as Joblet does.
+	Mode Mode
 }
 
 func (o *InstallOptions) root() string {
@@ -72,6 +75,11 @@ type Installed struct {
 	AlreadyInstalled bool   `json:"already_installed"`
 	Replaced         bool   `json:"replaced"`
 	Attempts         int    `json:"attempts,omitempty"`
+	// ShadowedFlat is an intact flat install (root/name-version) of the
+	// same version that this nested install now shadows.
+	ShadowedFlat string `json:"shadowed_flat,omitempty"`
+	// Joblet is what Joblet's client picked (ModeJoblet only).
+	Joblet *JobletPick `json:"joblet,omitempty"`
 }
 
 // Install resolves spec in opts.Registries for the platform and installs it.
@@ -79,6 +87,16 @@ func Install(ctx context.Context, spec string, opts InstallOptions) (*Installed,
 	sp, err := ParseSpec(spec)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Mode == ModeJoblet {
+		r, err := opts.Sources.ResolveJobletSources(ctx, opts.Registries, sp)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range r.Warnings {
+			opts.warn("%s", w)
+		}
+		return InstallResolved(ctx, r, opts)
 	}
 	platform := opts.Platform
 	if platform == "" {
@@ -101,12 +119,18 @@ func Install(ctx context.Context, spec string, opts InstallOptions) (*Installed,
 }
 
 // InstallResolved downloads, verifies and installs r into
-// <root>/<name>-<version>/. Under a per-version lock: an existing valid
-// install is kept (or replaced atomically with Force); the artifact is
-// streamed once through sha256, a byte counter capped at r.Size and
-// archive.Extract into a staging directory next to the install; the
-// checksum, size and runtime.yml are checked; then the staging tree is
-// renamed into place. Any failure removes the staging directory.
+// <root>/<name>/<version>/ (Joblet's nested layout). Under a per-version
+// lock: an existing valid install is kept (or replaced atomically with
+// Force); the artifact is streamed once through sha256, a byte counter
+// capped at r.Size and archive.Extract into a staging directory
+// <root>/.staging-<name>-<version>-<random>/; the checksum, size and
+// runtime.yml are checked; then the staging tree is renamed into place.
+// Any failure removes the staging directory. An intact flat install
+// (<root>/<name>-<version>/) of the same version does not count as
+// installed: Joblet's installer looks only at the nested directory, and its
+// resolver then prefers the nested one; the flat one is reported as
+// shadowed. With r.Mode ModeJoblet the download is also read as Joblet's
+// extractor reads it (see ResolveJoblet).
 func InstallResolved(ctx context.Context, r *Resolved, opts InstallOptions) (*Installed, error) {
 	if err := schema.CheckName(r.Name); err != nil {
 		return nil, err
@@ -121,8 +145,11 @@ func InstallResolved(ctx context.Context, r *Resolved, opts InstallOptions) (*In
 	if err := os.MkdirAll(filepath.Join(root, locksDir), 0o755); err != nil {
 		return nil, fmt.Errorf("install root %s: %w", root, err)
 	}
-	key := schema.InstallDirName(r.Name, r.Version)
-	final := filepath.Join(root, key)
+	key := schema.InstallDirName(r.Name, r.Version) // locks and staging
+	final := InstallDir(root, r.Name, r.Version)
+	if err := checkNameDir(root, r.Name); err != nil {
+		return nil, fmt.Errorf("install %s@%s: %w", r.Name, r.Version, err)
+	}
 	cleanStale(root, key)
 
 	unlock, err := lockKey(ctx, root, key, opts.Warn)
@@ -134,7 +161,7 @@ func InstallResolved(ctx context.Context, r *Resolved, opts InstallOptions) (*In
 
 	out := &Installed{
 		Name: r.Name, Version: r.Version, Platform: r.Platform, Dir: final, URL: r.URL, Registry: r.Registry,
-		Checksum: r.Checksum, Size: r.Size,
+		Checksum: r.Checksum, Size: r.Size, Joblet: r.Joblet,
 	}
 	exists := false
 	if _, err := os.Lstat(final); err == nil {
@@ -148,6 +175,12 @@ func InstallResolved(ctx context.Context, r *Resolved, opts InstallOptions) (*In
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
+	} else if flat := FlatInstallDir(root, r.Name, r.Version); hasRuntimeConfig(flat) {
+		if _, err := VerifyTree(flat, r.Name, r.Version); err == nil {
+			out.ShadowedFlat = flat
+			opts.warn("%s@%s is installed in the old flat layout at %s; installing it into %s, where Joblet looks first (the flat copy stays, shadowed; rtool runtime remove %s@%s removes both)",
+				r.Name, r.Version, flat, final, r.Name, r.Version)
+		}
 	}
 
 	retry := opts.Retry.orDefault()
@@ -192,9 +225,11 @@ func InstallResolved(ctx context.Context, r *Resolved, opts InstallOptions) (*In
 			return nil, fmt.Errorf("replace %s: %w", final, err)
 		}
 		out.Replaced = true
-	} else if err := os.Rename(tree, final); err != nil {
-		return nil, fmt.Errorf("move %s into place: %w", key, err)
+	} else if err := placeInstall(tree, final); err != nil {
+		removeEmptyNameDir(root, r.Name)
+		return nil, fmt.Errorf("move %s@%s into place at %s: %w", r.Name, r.Version, final, err)
 	}
+	syncDir(filepath.Dir(final))
 	syncDir(root)
 	out.UnpackedSize, out.Entries = stats.UnpackedSize, stats.Entries
 	return out, nil
@@ -218,16 +253,34 @@ func fetchOnce(ctx context.Context, r *Resolved, staging string, opts InstallOpt
 	if err := os.Mkdir(tree, 0o700); err != nil {
 		return "", err
 	}
-	m := &meteredReader{r: body, h: sha256.New(), limit: r.Size,
+	joblet := r.Mode == ModeJoblet
+	limit := r.Size
+	if joblet {
+		// Joblet's downloader never checks size (it only shows it).
+		limit = archive.CeilingUnpackedSize
+	}
+	m := &meteredReader{r: body, h: sha256.New(), limit: limit,
 		progress: newProgress(opts.Progress, r.Name+"@"+r.Version, r.Size)}
-	stats, xerr := archive.Extract(ctx, m, tree, archive.ExtractOptions{
+	var src io.Reader = m
+	var scan *jobletScan
+	if joblet {
+		// Joblet's extractor sees the same bytes: what it would skip and
+		// which wrapper directory it would strip.
+		scan = startJobletScan()
+		defer scan.finish()
+		src = io.TeeReader(m, scan)
+	}
+	stats, xerr := archive.Extract(ctx, src, tree, archive.ExtractOptions{
 		MaxUnpackedSize: r.UnpackedSize, MaxEntries: r.Entries, Concurrency: opts.Concurrency,
 		// m hashes every byte itself (and the rest after Extract returns).
 		SkipHash: true,
 	})
 	// Hash whatever the extractor left unread (the gzip trailer's padding,
 	// or the rest of a rejected archive) so the checksum covers every byte.
-	_, derr := io.Copy(io.Discard, m)
+	_, derr := io.Copy(io.Discard, src)
+	if scan != nil {
+		scan.finish()
+	}
 	m.progress.done()
 	if m.readErr != nil {
 		return "", &transientError{fmt.Errorf("download %s: %w", r.URL, m.readErr)}
@@ -243,19 +296,33 @@ func fetchOnce(ctx context.Context, r *Resolved, staging string, opts InstallOpt
 	}
 	got := schema.ChecksumPrefix + hex.EncodeToString(m.h.Sum(nil))
 	if m.n != r.Size {
-		return "", fmt.Errorf("%s: size mismatch: registry says %d bytes, got %d (checksum %s)", r.URL, r.Size, m.n, got)
+		if !joblet {
+			return "", fmt.Errorf("%s: size mismatch: registry says %d bytes, got %d (checksum %s)", r.URL, r.Size, m.n, got)
+		}
+		opts.warn("%s: the registry's size is %d bytes but the download has %d; Joblet does not check size, so a node would go on (rtool registry verify reports it)", r.URL, r.Size, m.n)
 	}
 	if got != r.Checksum {
 		msg := fmt.Sprintf("checksum mismatch for %s: registry says %s, downloaded %s", r.URL, r.Checksum, got)
+		if joblet {
+			msg += " (Joblet's downloader refuses it too)"
+		}
 		if xerr != nil {
 			msg += fmt.Sprintf(" (and the archive was rejected: %v)", xerr)
 		}
 		return "", errors.New(msg)
 	}
+	if joblet {
+		if err := scan.droppedError(r.URL); err != nil {
+			return "", err
+		}
+	}
 	if xerr != nil {
 		return "", fmt.Errorf("artifact %s: %w", r.URL, xerr)
 	}
 	*statsOut = stats
+	if joblet {
+		return jobletTree(tree, scan.prefix, r)
+	}
 	return unwrapTree(tree)
 }
 

@@ -57,7 +57,7 @@ func TestInstallLatestAndExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Version != "1.1.0" || got.AlreadyInstalled || got.Dir != filepath.Join(f.root, "demo-1.1.0") {
+	if got.Version != "1.1.0" || got.AlreadyInstalled || got.Dir != filepath.Join(f.root, "demo", "1.1.0") {
 		t.Errorf("Install(demo) = %+v", got)
 	}
 	if diff := consumertest.DiffSnapshots(consumertest.Snapshot(t, f.trees["1.1.0"]), consumertest.Snapshot(t, got.Dir)); diff != "" {
@@ -78,7 +78,7 @@ func TestInstallLatestAndExact(t *testing.T) {
 	if _, err := Install(ctx, "demo@1.0.0", f.opts()); err != nil {
 		t.Fatal(err)
 	}
-	if want, got := []string{"demo-1.0.0", "demo-1.1.0"}, rootEntries(t, f.root); !reflect.DeepEqual(want, got) {
+	if want, got := []string{"demo/1.0.0", "demo/1.1.0"}, rootEntries(t, f.root); !reflect.DeepEqual(want, got) {
 		t.Errorf("root holds %v, want %v", got, want)
 	}
 	list, err := ListInstalled(f.root)
@@ -104,7 +104,7 @@ func TestInstallLatestAndExact(t *testing.T) {
 	if _, err := Remove(ctx, f.root, "demo", "1.0.0"); err != nil {
 		t.Fatal(err)
 	}
-	if want, got := []string{"demo-1.1.0"}, rootEntries(t, f.root); !reflect.DeepEqual(want, got) {
+	if want, got := []string{"demo/1.1.0"}, rootEntries(t, f.root); !reflect.DeepEqual(want, got) {
 		t.Errorf("after remove root holds %v, want %v", got, want)
 	}
 	if _, err := Remove(ctx, f.root, "demo", "1.0.0"); err == nil || !strings.Contains(err.Error(), "not installed") {
@@ -133,7 +133,7 @@ func TestInstallForceReplaces(t *testing.T) {
 	if diff := consumertest.DiffSnapshots(consumertest.Snapshot(t, f.trees["1.0.0"]), consumertest.Snapshot(t, got.Dir)); diff != "" {
 		t.Errorf("forced install differs:\n%s", diff)
 	}
-	if want, got := []string{"demo-1.0.0"}, rootEntries(t, f.root); !reflect.DeepEqual(want, got) {
+	if want, got := []string{"demo/1.0.0"}, rootEntries(t, f.root); !reflect.DeepEqual(want, got) {
 		t.Errorf("root holds %v, want %v", got, want)
 	}
 }
@@ -316,11 +316,11 @@ func TestInstallCleansLeftoversAndConcurrent(t *testing.T) {
 	if fresh != 1 {
 		t.Errorf("%d installers installed; want exactly 1 (the others find it installed)", fresh)
 	}
-	want := []string{locksDir + "/busy-1.0.0.lock", ".staging-busy-1.0.0-0123456789ab", "demo-1.0.0"}
+	want := []string{locksDir + "/busy-1.0.0.lock", ".staging-busy-1.0.0-0123456789ab", "demo/1.0.0"}
 	if got := rootEntries(t, f.root); !reflect.DeepEqual(got, want) {
 		t.Errorf("root holds %v, want %v", got, want)
 	}
-	if diff := consumertest.DiffSnapshots(consumertest.Snapshot(t, f.trees["1.0.0"]), consumertest.Snapshot(t, filepath.Join(f.root, "demo-1.0.0"))); diff != "" {
+	if diff := consumertest.DiffSnapshots(consumertest.Snapshot(t, f.trees["1.0.0"]), consumertest.Snapshot(t, filepath.Join(f.root, "demo", "1.0.0"))); diff != "" {
 		t.Errorf("installed tree differs:\n%s", diff)
 	}
 }

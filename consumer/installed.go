@@ -14,46 +14,31 @@ import (
 	"github.com/joblet/rtool/schema"
 )
 
-// InstalledRuntime is one directory under the install root.
+// InstalledRuntime is one install under the root: root/name/version/
+// (nested, Joblet's layout) or the older root/name-version/ (flat).
 type InstalledRuntime struct {
 	Name        string `json:"name"`
 	Version     string `json:"version"`
 	Description string `json:"description,omitempty"`
 	Dir         string `json:"dir"`
+	// Layout is LayoutNested or LayoutFlat ("" for a directory that is
+	// neither).
+	Layout string `json:"layout,omitempty"`
+	// ShadowedBy is set on a flat install whose name@version is also
+	// installed nested: the nested directory, which rtool and Joblet use.
+	ShadowedBy string `json:"shadowed_by,omitempty"`
 	// Problem is set when the directory is not a valid install (its
-	// runtime.yml is missing or does not match the directory name).
+	// runtime.yml is missing or does not match the directory's path).
 	Problem string `json:"problem,omitempty"`
 }
 
-// ListInstalled returns the runtimes installed under root, sorted by name
-// and version. Directories starting with "." (staging, locks) are skipped;
-// a missing root is an empty list.
+// ListInstalled returns the installs under root in both layouts, sorted
+// by name and version, nested before flat. Directories starting with "."
+// (staging, locks) are skipped; a missing root is an empty list.
 func ListInstalled(root string) ([]InstalledRuntime, error) {
-	ents, err := os.ReadDir(root)
+	out, err := scanRoot(root)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("list %s: %w", root, err)
-	}
-	var out []InstalledRuntime
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".") || !e.IsDir() {
-			continue
-		}
-		dir := filepath.Join(root, e.Name())
-		ir := InstalledRuntime{Dir: dir}
-		rc, err := readRuntimeConfig(dir)
-		switch {
-		case err != nil:
-			ir.Problem = err.Error()
-		case schema.InstallDirName(rc.Name, rc.Version) != e.Name():
-			ir.Name, ir.Version = rc.Name, rc.Version
-			ir.Problem = fmt.Sprintf("directory is %s but %s says %s", e.Name(), schema.RuntimeConfigFile, schema.InstallDirName(rc.Name, rc.Version))
-		default:
-			ir.Name, ir.Version, ir.Description = rc.Name, rc.Version, rc.Description
-		}
-		out = append(out, ir)
+		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Name != out[j].Name {
@@ -61,15 +46,19 @@ func ListInstalled(root string) ([]InstalledRuntime, error) {
 		}
 		vi, ei := semver.StrictNewVersion(out[i].Version)
 		vj, ej := semver.StrictNewVersion(out[j].Version)
-		if ei == nil && ej == nil {
+		if ei == nil && ej == nil && !vi.Equal(vj) {
 			return vi.LessThan(vj)
+		}
+		if out[i].Layout != out[j].Layout && out[i].Name != "" {
+			return out[i].Layout == LayoutNested
 		}
 		return out[i].Dir < out[j].Dir
 	})
 	return out, nil
 }
 
-// FindInstalled resolves spec among the valid installs under root: name or
+// FindInstalled resolves spec among the valid installs under root (a flat
+// install shadowed by a nested one of the same version is skipped): name or
 // name@latest is the highest installed stable version (or the highest
 // pre-release when only pre-releases are installed), name@X.Y.Z exact, a
 // range the highest installed match.
@@ -81,7 +70,7 @@ func FindInstalled(root string, spec Spec) (*InstalledRuntime, error) {
 	var have []*InstalledRuntime
 	var versions []string
 	for i := range all {
-		if all[i].Problem == "" && all[i].Name == spec.Name {
+		if all[i].Problem == "" && all[i].ShadowedBy == "" && all[i].Name == spec.Name {
 			have = append(have, &all[i])
 			versions = append(versions, all[i].Version)
 		}
@@ -138,47 +127,69 @@ func FindInstalled(root string, spec Spec) (*InstalledRuntime, error) {
 	return best, nil
 }
 
-// Remove deletes the install of name@version under root, under the
-// version's lock: the directory is first renamed to a staging name (so a
-// crash leaves a leftover that the next run cleans, never a half-removed
-// install), then removed.
-func Remove(ctx context.Context, root, name, version string) (string, error) {
+// Remove deletes name@version under root in both layouts (root/name/version
+// and the flat root/name-version), under the version's lock: each directory
+// is first renamed into a staging directory (so a crash leaves a leftover
+// that the next install cleans, never a half-removed install), then
+// removed; root/name goes too once its last version is gone. It returns the
+// directories removed.
+func Remove(ctx context.Context, root, name, version string) ([]string, error) {
 	if err := schema.CheckName(name); err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := schema.CheckVersion(version); err != nil {
-		return "", err
+		return nil, err
 	}
 	key := schema.InstallDirName(name, version)
-	final := filepath.Join(root, key)
-	if _, err := os.Lstat(final); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return "", fmt.Errorf("%s@%s is not installed in %s", name, version, root)
+	dirs := []string{InstallDir(root, name, version), FlatInstallDir(root, name, version)}
+	notInstalled := fmt.Errorf("%s@%s is not installed in %s (neither %s nor %s exists)", name, version, root, dirs[0], dirs[1])
+	present := false
+	for _, d := range dirs {
+		if _, err := os.Lstat(d); err == nil {
+			present = true
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
 		}
-		return "", err
+	}
+	if !present {
+		return nil, notInstalled
 	}
 	if err := os.MkdirAll(filepath.Join(root, locksDir), 0o755); err != nil {
-		return "", err
+		return nil, err
 	}
 	unlock, err := lockKey(ctx, root, key, nil)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer unlock()
 	staging, err := newStaging(root, key)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if err := os.Rename(final, filepath.Join(staging, "old")); err != nil {
-		os.Remove(staging)
-		if errors.Is(err, os.ErrNotExist) {
-			return "", fmt.Errorf("%s@%s is not installed in %s", name, version, root)
+	var removed []string
+	for i, d := range dirs {
+		if err := os.Rename(d, filepath.Join(staging, []string{LayoutNested, LayoutFlat}[i])); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			syncDir(root)
+			os.RemoveAll(staging)
+			if len(removed) > 0 {
+				return removed, fmt.Errorf("removed %s, but not %s: %w", strings.Join(removed, ", "), d, err)
+			}
+			return nil, fmt.Errorf("remove %s: %w", d, err)
 		}
-		return "", fmt.Errorf("remove %s: %w", final, err)
+		removed = append(removed, d)
 	}
+	if len(removed) == 0 {
+		os.Remove(staging)
+		return nil, notInstalled
+	}
+	syncDir(filepath.Dir(dirs[0]))
 	syncDir(root)
+	removeEmptyNameDir(root, name)
 	if err := os.RemoveAll(staging); err != nil {
-		return final, fmt.Errorf("remove %s: %w (the install is gone; the leftover is cleaned by the next install)", final, err)
+		return removed, fmt.Errorf("remove %s: %w (the install is gone; the leftover is cleaned by the next install)", strings.Join(removed, ", "), err)
 	}
-	return final, nil
+	return removed, nil
 }

@@ -79,6 +79,10 @@ type Resolved struct {
 	Universal bool     `json:"universal,omitempty"`
 	Registry  string   `json:"registry"` // the source it was found in
 	Warnings  []string `json:"warnings,omitempty"`
+	// Mode ModeJoblet: picked by ResolveJoblet, installed as Joblet's
+	// installer reads the download (Joblet says what it picked).
+	Mode   Mode        `json:"mode,omitempty"`
+	Joblet *JobletPick `json:"joblet,omitempty"`
 }
 
 // artifactFor returns the artifact of entry e for platform, or for an

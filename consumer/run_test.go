@@ -77,7 +77,7 @@ func TestRunInJob(t *testing.T) {
 		})
 	}
 	// Nothing was written into the installs, and no job root is left.
-	if _, err := os.Stat(filepath.Join(root, "tools-1.2.0", "isolated", "data", "new")); err == nil {
+	if _, err := os.Stat(filepath.Join(root, "tools", "1.2.0", "isolated", "data", "new")); err == nil {
 		t.Error("a read-only mount was written")
 	}
 	if _, err := Run(ctx, RunOptions{Root: root, Spec: "tools@9.0.0", Args: []string{"sh"}}); err == nil || !strings.Contains(err.Error(), "installed: 1.0.0, 1.2.0") {

@@ -183,7 +183,7 @@ func TestTrickyArchiveInstallsExactly(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("tricky install: %s", r)
 	}
-	dir := filepath.Join(root, "tricky-1.0.0")
+	dir := filepath.Join(root, "tricky", "1.0.0")
 	want := map[string]string{
 		".":                                    "dir -rwxr-xr-x",
 		"runtime.yml":                          "file -rw-r--r-- " + runtimeYML("tricky", "1.0.0"),
@@ -213,7 +213,7 @@ func TestTrickyArchiveInstallsExactly(t *testing.T) {
 	if a == nil || b == nil || !os.SameFile(a, b) {
 		t.Errorf("hardlink not preserved as a link")
 	}
-	if got := entriesOf(t, root); !reflect.DeepEqual(got, []string{"tricky-1.0.0"}) {
+	if got := entriesOf(t, root); !reflect.DeepEqual(got, []string{"tricky"}) {
 		t.Errorf("root holds %v", got)
 	}
 }
@@ -251,12 +251,12 @@ func TestConcurrentInstalls(t *testing.T) {
 	if fresh != 1 {
 		t.Errorf("%d installers installed; want exactly one, the others finding it installed", fresh)
 	}
-	if got := entriesOf(t, root); !reflect.DeepEqual(got, []string{"demo-1.0.0"}) {
-		t.Errorf("root holds %v, want only demo-1.0.0", got)
+	if got := entriesOf(t, root); !reflect.DeepEqual(got, []string{"demo"}) {
+		t.Errorf("root holds %v, want only demo/", got)
 	}
 	want := consumertest.Snapshot(t, tree)
 	want["."] = "dir -rwxr-xr-x"
-	if diff := consumertest.DiffSnapshots(want, consumertest.Snapshot(t, filepath.Join(root, "demo-1.0.0"))); diff != "" {
+	if diff := consumertest.DiffSnapshots(want, consumertest.Snapshot(t, filepath.Join(root, "demo", "1.0.0"))); diff != "" {
 		t.Errorf("install is not intact:\n%s", diff)
 	}
 }

@@ -86,10 +86,10 @@ func TestKilledInstallerLeftoverCleaned(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("install after the kill: %s", r)
 	}
-	if got := entriesOf(t, root); !reflect.DeepEqual(got, []string{"demo-1.0.0"}) {
-		t.Errorf("root holds %v, want only demo-1.0.0 (leftover cleaned)", got)
+	if got := entriesOf(t, root); !reflect.DeepEqual(got, []string{"demo"}) {
+		t.Errorf("root holds %v, want only demo/ (leftover cleaned)", got)
 	}
-	got, err := os.ReadFile(filepath.Join(root, "demo-1.0.0", "isolated/share/noise.bin"))
+	got, err := os.ReadFile(filepath.Join(root, "demo", "1.0.0", "isolated/share/noise.bin"))
 	if err != nil || !bytes.Equal(got, noise) {
 		t.Errorf("installed content differs (%v)", err)
 	}

@@ -86,7 +86,7 @@ func TestPythonReleaseInstallRun(t *testing.T) {
 		return r
 	}
 	install(name + "@latest")
-	if got := entriesOf(t, root); !reflect.DeepEqual(got, []string{name + "-" + v1}) {
+	if got := entriesOf(t, filepath.Join(root, name)); !reflect.DeepEqual(got, []string{v1}) {
 		t.Fatalf("root holds %v", got)
 	}
 	run := func(spec string, args ...string) result {
@@ -102,7 +102,7 @@ func TestPythonReleaseInstallRun(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "Read-only file system") {
 		t.Fatalf("write to a read-only mount: %s", r)
 	}
-	if _, err := os.Stat(filepath.Join(root, name+"-"+v1, "isolated/usr/lib/python3.11/owned.py")); err == nil {
+	if _, err := os.Stat(filepath.Join(root, name, v1, "isolated/usr/lib/python3.11/owned.py")); err == nil {
 		t.Fatal("the runtime was written through its read-only mount")
 	}
 
@@ -136,7 +136,7 @@ func TestPythonReleaseInstallRun(t *testing.T) {
 	registryAdd(t, regFile, name, v2, platform, art2, srv.URL)
 
 	install(name + "@latest")
-	if got := entriesOf(t, root); !reflect.DeepEqual(got, []string{name + "-" + v1, name + "-" + v2}) {
+	if got := entriesOf(t, filepath.Join(root, name)); !reflect.DeepEqual(got, []string{v1, v2}) {
 		t.Fatalf("after the second release the root holds %v, want both versions", got)
 	}
 	r = rtool(t, "runtime", "info", name, "--registry", srv.URL+"/registry.json", "--root", root, "--platform", platform, "--json")

@@ -46,7 +46,7 @@ func TestInstallAndRunThroughCLI(t *testing.T) {
 			}
 		})
 	}
-	if _, err := os.Stat(filepath.Join(root, "tools-1.0.0", "isolated", "data", "new")); err == nil {
+	if _, err := os.Stat(filepath.Join(root, "tools", "1.0.0", "isolated", "data", "new")); err == nil {
 		t.Error("the read-only mount was written")
 	}
 	// list and remove through the CLI.

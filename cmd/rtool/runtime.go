@@ -24,6 +24,7 @@ func runtimeCommands() []*cli.Command {
 	rootFlag := &cli.StringFlag{Name: "root", Value: consumer.DefaultRoot, Usage: "install root `DIR`", EnvVars: []string{"RTOOL_RUNTIMES_ROOT"}}
 	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout"}
 	platformFlag := &cli.StringFlag{Name: "platform", Usage: "`PLATFORM` to install for (default: detected from /etc/os-release and uname -m)"}
+	jobletFlag := &cli.BoolFlag{Name: "joblet", Usage: "read the one registry exactly as a Joblet node's client does (see the command's description)"}
 	registryFlags := []cli.Flag{
 		&cli.StringSliceFlag{Name: "registry", Usage: "registry `LOCATION`: a registry.json file or directory, an http(s) URL, or owner/repo on GitHub (repeatable, searched in order)"},
 		&cli.StringFlag{Name: "config", Usage: "config `FILE` listing registries (runtimes.registries: [{name, url, enabled}]; default ~/.rnx/config.yaml if present)"},
@@ -41,8 +42,10 @@ func runtimeCommands() []*cli.Command {
 					Description: "Resolves the spec in the registries (highest stable non-yanked version with an artifact for\n" +
 						"the platform for NAME and @latest; exact versions may be yanked; ranges like ^1.2, ~1.3.0,\n" +
 						"\">=1.0 <2.0\"), streams the artifact through sha256, a size cap and the hardened extractor\n" +
-						"into a staging directory, checks runtime.yml, and renames it to ROOT/NAME-VERSION/.",
-					Flags: append([]cli.Flag{rootFlag, platformFlag, jsonFlag,
+						"into a staging directory, checks runtime.yml, and renames it to ROOT/NAME/VERSION/ (Joblet's\n" +
+						"layout; an old flat ROOT/NAME-VERSION/ of the same version is left, shadowed).\n\n" +
+						jobletHelp,
+					Flags: append([]cli.Flag{rootFlag, platformFlag, jsonFlag, jobletFlag,
 						&cli.BoolFlag{Name: "force", Usage: "replace an existing install (atomically)"},
 					}, registryFlags...),
 					Action: runtimeInstall,
@@ -50,7 +53,7 @@ func runtimeCommands() []*cli.Command {
 				{
 					Name:  "list",
 					Usage: "list installed runtimes (or, with --available, the registry's)",
-					Flags: append([]cli.Flag{rootFlag, platformFlag, jsonFlag,
+					Flags: append([]cli.Flag{rootFlag, platformFlag, jsonFlag, jobletFlag,
 						&cli.BoolFlag{Name: "available", Usage: "list the versions in the registries instead"},
 					}, registryFlags...),
 					Action: runtimeList,
@@ -59,12 +62,12 @@ func runtimeCommands() []*cli.Command {
 					Name:      "info",
 					Usage:     "show a runtime's versions, what a spec resolves to, and what is installed",
 					ArgsUsage: "NAME[@SPEC]",
-					Flags:     append([]cli.Flag{rootFlag, platformFlag, jsonFlag}, registryFlags...),
+					Flags:     append([]cli.Flag{rootFlag, platformFlag, jsonFlag, jobletFlag}, registryFlags...),
 					Action:    runtimeInfo,
 				},
 				{
 					Name:      "remove",
-					Usage:     "remove an installed runtime version",
+					Usage:     "remove an installed runtime version (ROOT/NAME/VERSION and an old flat ROOT/NAME-VERSION)",
 					ArgsUsage: "NAME@X.Y.Z",
 					Flags:     []cli.Flag{rootFlag, jsonFlag},
 					Action:    runtimeRemove,
@@ -102,11 +105,26 @@ func runtimeCommands() []*cli.Command {
 	}
 }
 
+// jobletHelp describes --joblet for install, info and list --available.
+const jobletHelp = "--joblet reads the registry exactly as a Joblet node's client does, to prove what a node would\n" +
+	"install: one registry; https://github.com/OWNER/REPO and OWNER/REPO mean\n" +
+	"<raw>/OWNER/REPO/main/registry.json, any other http(s) URL means URL/registry.json (so give the\n" +
+	"directory, e.g. http://HOST/platforms/debian-arm64, never .../registry.json); a local directory\n" +
+	"or file is rtool's extension. Only the version key and the top-level download_url, checksum and\n" +
+	"size are read: artifacts, platforms and yanked are ignored (@latest is the highest plain X.Y.Z key,\n" +
+	"even a yanked one; no ranges). download_url must be absolute http(s) (a local registry may name\n" +
+	"local files, with a note). The archive is read as Joblet's extractor reads it: an optional single\n" +
+	"wrapper directory, runtime.yml at the root; a source package (setup.sh, which Joblet would run on\n" +
+	"the node) and entries Joblet drops (hardlinks) are refused."
+
 // installOptions builds consumer options from the shared flags.
 func installOptions(c *cli.Context) (consumer.InstallOptions, error) {
 	srcs, err := consumer.PickSources(c.StringSlice("registry"), c.String("config"))
 	if err != nil {
 		return consumer.InstallOptions{}, usageError("%v", err)
+	}
+	if c.Bool("joblet") && len(srcs) != 1 {
+		return consumer.InstallOptions{}, usageError("--joblet reads exactly one registry, as a Joblet node does; got %d: pass one --registry", len(srcs))
 	}
 	platform := c.String("platform")
 	if platform != "" {
@@ -120,12 +138,20 @@ func installOptions(c *cli.Context) (consumer.InstallOptions, error) {
 		Force:      c.Bool("force"),
 		Registries: srcs,
 		Sources:    consumer.Sources{GitHubRawBase: c.String("github-raw-base")},
+		Mode:       jobletMode(c),
 		Warn:       func(s string) { fmt.Fprintln(c.App.ErrWriter, "rtool: warning:", s) },
 	}
 	if showProgress(c) {
 		o.Progress = c.App.ErrWriter
 	}
 	return o, nil
+}
+
+func jobletMode(c *cli.Context) consumer.Mode {
+	if c.Bool("joblet") {
+		return consumer.ModeJoblet
+	}
+	return consumer.ModeRtool
 }
 
 // showProgress: only on a terminal stderr, and not with NO_COLOR.
@@ -153,6 +179,12 @@ func runtimeInstall(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if o.Mode == consumer.ModeJoblet && o.Platform != "" {
+		o.Warn("--platform is ignored with --joblet: a Joblet node installs the entry's top-level download_url whatever its platform")
+	}
+	warned := map[string]bool{}
+	warn := o.Warn
+	o.Warn = func(s string) { warned[s] = true; warn(s) }
 	got, err := consumer.Install(c.Context, spec, o)
 	if err != nil {
 		return err
@@ -160,13 +192,29 @@ func runtimeInstall(c *cli.Context) error {
 	if c.Bool("json") {
 		return writeJSON(c.App.Writer, got)
 	}
+	if p := got.Joblet; p != nil {
+		fmt.Fprintf(c.App.ErrWriter, "rtool: Joblet's client picks %s@%s for %s from %s\n  download_url: %s\n  checksum:     %s\n  size:         %d\n",
+			got.Name, p.Version, p.Spec, p.Registry, p.DownloadURL, p.Checksum, p.Size)
+		for _, n := range p.Notes {
+			if !warned[n] { // warnings were printed already
+				fmt.Fprintf(c.App.ErrWriter, "  note: %s\n", n)
+			}
+		}
+	}
+	if got.ShadowedFlat != "" {
+		fmt.Fprintf(c.App.ErrWriter, "rtool: the flat install %s is now shadowed by %s\n", got.ShadowedFlat, got.Dir)
+	}
+	how := got.Platform
+	if got.Joblet != nil {
+		how = "as a Joblet node would"
+	}
 	switch {
 	case got.AlreadyInstalled:
 		fmt.Fprintf(c.App.ErrWriter, "rtool: %s@%s is already installed (use --force to reinstall)\n", got.Name, got.Version)
 	case got.Replaced:
-		fmt.Fprintf(c.App.ErrWriter, "rtool: replaced %s@%s (%s, %d files)\n", got.Name, got.Version, got.Platform, got.Entries)
+		fmt.Fprintf(c.App.ErrWriter, "rtool: replaced %s@%s (%s, %d files)\n", got.Name, got.Version, how, got.Entries)
 	default:
-		fmt.Fprintf(c.App.ErrWriter, "rtool: installed %s@%s (%s, %d files)\n", got.Name, got.Version, got.Platform, got.Entries)
+		fmt.Fprintf(c.App.ErrWriter, "rtool: installed %s@%s (%s, %d files)\n", got.Name, got.Version, how, got.Entries)
 	}
 	fmt.Fprintln(c.App.Writer, got.Dir)
 	return nil
@@ -201,6 +249,21 @@ func runtimeList(c *cli.Context) error {
 	if c.NArg() != 0 {
 		return usageError("runtime list takes no arguments")
 	}
+	if c.Bool("available") && c.Bool("joblet") {
+		l, err := fetchJoblet(c)
+		if err != nil {
+			return err
+		}
+		av := consumer.AvailableJoblet(l, "")
+		if c.Bool("json") {
+			if av == nil {
+				av = []consumer.AvailableVersion{}
+			}
+			return writeJSON(c.App.Writer, av)
+		}
+		printAvailableJoblet(c.App.Writer, av)
+		return nil
+	}
 	if c.Bool("available") {
 		regs, platform, err := fetchRegistries(c)
 		if err != nil {
@@ -226,17 +289,61 @@ func runtimeList(c *cli.Context) error {
 		}
 		return writeJSON(c.App.Writer, list)
 	}
+	root := c.String("root")
 	for _, r := range list {
 		if r.Problem != "" {
-			fmt.Fprintf(c.App.Writer, "%s\tBROKEN: %s\n", filepath.Base(r.Dir), r.Problem)
+			rel, err := filepath.Rel(root, r.Dir)
+			if err != nil {
+				rel = r.Dir
+			}
+			fmt.Fprintf(c.App.Writer, "%s\tBROKEN: %s\n", rel, r.Problem)
 			continue
 		}
-		fmt.Fprintf(c.App.Writer, "%s\t%s\t%s\n", r.Name, r.Version, r.Dir)
+		line := fmt.Sprintf("%s\t%s\t%s", r.Name, r.Version, r.Dir)
+		if r.Layout == consumer.LayoutFlat {
+			line += "\t(old flat layout"
+			if r.ShadowedBy != "" {
+				line += "; shadowed by " + r.ShadowedBy + ", which rtool and Joblet use"
+			}
+			line += ")"
+		}
+		fmt.Fprintln(c.App.Writer, line)
 	}
 	if len(list) == 0 {
 		fmt.Fprintf(c.App.ErrWriter, "rtool: no runtimes installed in %s\n", c.String("root"))
 	}
 	return nil
+}
+
+// fetchJoblet loads the one registry of the flags or config as Joblet's
+// client reads it.
+func fetchJoblet(c *cli.Context) (*consumer.JobletLoaded, error) {
+	o, err := installOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	return o.Sources.FetchJoblet(c.Context, o.Registries[0])
+}
+
+// printAvailableJoblet prints versions as Joblet's client sees them.
+func printAvailableJoblet(w io.Writer, av []consumer.AvailableVersion) {
+	for _, v := range av {
+		var notes []string
+		if v.Latest {
+			notes = append(notes, "Joblet's latest")
+		}
+		if !v.HasArtifact {
+			notes = append(notes, "no download_url")
+		}
+		if v.Yanked != "" {
+			notes = append(notes, "yanked, which Joblet ignores: "+v.Yanked)
+		}
+		line := v.Name + "\t" + v.Version
+		if len(notes) > 0 {
+			line += "\t(" + strings.Join(notes, "; ") + ")"
+		}
+		fmt.Fprintln(w, line)
+	}
 }
 
 func printAvailable(w io.Writer, av []consumer.AvailableVersion, platform string) {
@@ -265,20 +372,34 @@ func runtimeInfo(c *cli.Context) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	regs, platform, err := fetchRegistries(c)
-	if err != nil {
-		return err
-	}
 	info := struct {
 		Name      string                      `json:"name"`
 		Spec      string                      `json:"spec"`
 		Platform  string                      `json:"platform"`
+		Mode      consumer.Mode               `json:"mode,omitempty"`
 		Resolved  *consumer.Resolved          `json:"resolved,omitempty"`
 		Error     string                      `json:"error,omitempty"`
 		Versions  []consumer.AvailableVersion `json:"versions"`
 		Installed []consumer.InstalledRuntime `json:"installed"`
-	}{Name: spec.Name, Spec: spec.String(), Platform: platform, Versions: consumer.Available(regs, spec.Name, platform)}
-	r, rerr := consumer.Resolve(regs, spec, platform)
+	}{Name: spec.Name, Spec: spec.String(), Mode: jobletMode(c)}
+	var platform string
+	var r *consumer.Resolved
+	var rerr error
+	if info.Mode == consumer.ModeJoblet {
+		l, err := fetchJoblet(c)
+		if err != nil {
+			return err
+		}
+		info.Versions = consumer.AvailableJoblet(l, spec.Name)
+		r, rerr = consumer.ResolveJoblet(l, spec)
+	} else {
+		var regs []*consumer.Loaded
+		if regs, platform, err = fetchRegistries(c); err != nil {
+			return err
+		}
+		info.Platform, info.Versions = platform, consumer.Available(regs, spec.Name, platform)
+		r, rerr = consumer.Resolve(regs, spec, platform)
+	}
 	if rerr != nil {
 		info.Error = rerr.Error()
 	} else {
@@ -303,7 +424,15 @@ func runtimeInfo(c *cli.Context) error {
 		}
 	} else {
 		w := c.App.Writer
-		if r != nil {
+		switch {
+		case r != nil && r.Joblet != nil:
+			p := r.Joblet
+			fmt.Fprintf(w, "%s resolves to %s as Joblet's client picks it\n  download_url: %s\n  checksum:     %s\n  size:         %d\n  registry:     %s\n",
+				spec, p.Version, p.DownloadURL, p.Checksum, p.Size, p.Registry)
+			for _, n := range p.Notes {
+				fmt.Fprintf(w, "  note: %s\n", n)
+			}
+		case r != nil:
 			fmt.Fprintf(w, "%s resolves to %s for %s\n  url:      %s\n  checksum: %s\n  size:     %d\n  registry: %s\n",
 				spec, r.Version, platform, r.URL, r.Checksum, r.Size, r.Registry)
 			if r.Entry != nil && r.Entry.Description != "" {
@@ -312,11 +441,21 @@ func runtimeInfo(c *cli.Context) error {
 		}
 		if len(info.Versions) > 0 {
 			fmt.Fprintln(w, "versions:")
-			printAvailable(w, info.Versions, platform)
+			if info.Mode == consumer.ModeJoblet {
+				printAvailableJoblet(w, info.Versions)
+			} else {
+				printAvailable(w, info.Versions, platform)
+			}
 		}
 		fmt.Fprintln(w, "installed:")
 		for _, ir := range info.Installed {
-			fmt.Fprintf(w, "  %s\t%s\n", ir.Version, ir.Dir)
+			note := ""
+			if ir.ShadowedBy != "" {
+				note = "\t(old flat layout, shadowed)"
+			} else if ir.Layout == consumer.LayoutFlat {
+				note = "\t(old flat layout)"
+			}
+			fmt.Fprintf(w, "  %s\t%s%s\n", ir.Version, ir.Dir, note)
 		}
 	}
 	if rerr != nil {
@@ -334,14 +473,16 @@ func runtimeRemove(c *cli.Context) error {
 	if err != nil {
 		return usageError("runtime remove: %q is not NAME@X.Y.Z: remove needs an exact version, for example %s@1.0.0 (see rtool runtime list)", arg, strings.SplitN(arg, "@", 2)[0])
 	}
-	dir, err := consumer.Remove(c.Context, c.String("root"), tag.Name, tag.Version)
+	dirs, err := consumer.Remove(c.Context, c.String("root"), tag.Name, tag.Version)
 	if err != nil {
 		return err
 	}
 	if c.Bool("json") {
-		return writeJSON(c.App.Writer, map[string]string{"name": tag.Name, "version": tag.Version, "removed": dir})
+		return writeJSON(c.App.Writer, map[string]any{"name": tag.Name, "version": tag.Version, "removed": dirs})
 	}
-	fmt.Fprintf(c.App.ErrWriter, "rtool: removed %s\n", dir)
+	for _, d := range dirs {
+		fmt.Fprintf(c.App.ErrWriter, "rtool: removed %s\n", d)
+	}
 	return nil
 }
 

@@ -49,7 +49,7 @@ func TestRuntimeCommands(t *testing.T) {
 		stdout string // substring
 		stderr string // substring
 	}{
-		{"install latest, flags after the spec", []string{"runtime", "install", "demo", "--registry", dir, "--root", root, "--platform", "debian-amd64"}, 0, filepath.Join(root, "demo-1.1.0"), "installed demo@1.1.0"},
+		{"install latest, flags after the spec", []string{"runtime", "install", "demo", "--registry", dir, "--root", root, "--platform", "debian-amd64"}, 0, filepath.Join(root, "demo", "1.1.0"), "installed demo@1.1.0"},
 		{"install again", []string{"runtime", "install", "demo@1.1.0", "--registry", dir, "--root", root, "--platform", "debian-amd64"}, 0, "", "already installed"},
 		{"install exact, json", []string{"runtime", "install", "demo@1.0.0", "--registry", dir, "--root", root, "--platform", "debian-amd64", "--json"}, 0, `"version": "1.0.0"`, ""},
 		{"list", []string{"runtime", "list", "--root", root}, 0, "demo\t1.0.0\t", ""},
@@ -80,5 +80,66 @@ func TestRuntimeCommands(t *testing.T) {
 	var list []struct{ Name, Version string }
 	if err := json.Unmarshal(stdout.Bytes(), &list); err != nil || len(list) != 1 || list[0].Version != "1.1.0" {
 		t.Errorf("list --json = %s (%v)", stdout.String(), err)
+	}
+}
+
+// Installs of the old flat layout are listed, shadowed by a nested install
+// of the same version and removed with it; --joblet reads the registry as
+// Joblet's client does.
+func TestRuntimeLayoutsAndJoblet(t *testing.T) {
+	dir := t.TempDir()
+	localRegistry(t, dir, "1.0.0", "1.1.0")
+	root := filepath.Join(t.TempDir(), "rt")
+	rtool := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), append([]string{"rtool"}, args...), &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	// An install of the old flat layout: root/demo-1.0.0.
+	if code, _, stderr := rtool("runtime", "install", "demo@1.0.0", "--registry", dir, "--root", root, "--platform", "debian-amd64"); code != 0 {
+		t.Fatal(stderr)
+	}
+	nested, flat := filepath.Join(root, "demo", "1.0.0"), filepath.Join(root, "demo-1.0.0")
+	if err := os.Rename(nested, flat); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(root, "demo"))
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // substring
+		stderr string // substring
+	}{
+		{"list shows the flat layout", []string{"runtime", "list", "--root", root}, 0, "demo\t1.0.0\t" + flat + "\t(old flat layout)\n", ""},
+		{"install beside the flat one", []string{"runtime", "install", "demo@1.0.0", "--registry", dir, "--root", root, "--platform", "debian-amd64"}, 0,
+			nested + "\n", "the flat install " + flat + " is now shadowed by " + nested},
+		{"list says the flat one is shadowed", []string{"runtime", "list", "--root", root}, 0,
+			"demo\t1.0.0\t" + nested + "\ndemo\t1.0.0\t" + flat + "\t(old flat layout; shadowed by " + nested + ", which rtool and Joblet use)\n", ""},
+		{"info lists both", []string{"runtime", "info", "demo@1.0.0", "--registry", dir, "--root", root, "--platform", "debian-amd64"}, 0,
+			"installed:\n  1.0.0\t" + nested + "\n  1.0.0\t" + flat + "\t(old flat layout, shadowed)\n", ""},
+		{"joblet install, json", []string{"runtime", "install", "demo", "--joblet", "--registry", dir, "--root", root, "--json"}, 0,
+			`"download_url": "demo-1.1.0-debian-amd64.tar.gz"`, "a Joblet node needs an absolute http(s) URL"},
+		{"joblet install says what Joblet picked", []string{"runtime", "install", "demo@latest", "--joblet", "--registry", dir, "--root", root}, 0,
+			filepath.Join(root, "demo", "1.1.0") + "\n", "Joblet's client picks demo@1.1.0 for demo@latest from " + filepath.Join(dir, "registry.json")},
+		{"joblet ignores --platform", []string{"runtime", "install", "demo", "--joblet", "--registry", dir, "--root", root, "--platform", "rhel-arm64"}, 0, "", "--platform is ignored with --joblet"},
+		{"joblet info", []string{"runtime", "info", "demo", "--joblet", "--registry", dir, "--root", root}, 0,
+			"demo@latest resolves to 1.1.0 as Joblet's client picks it\n  download_url: demo-1.1.0-debian-amd64.tar.gz", ""},
+		{"joblet list available", []string{"runtime", "list", "--available", "--joblet", "--registry", dir}, 0, "demo\t1.0.0\ndemo\t1.1.0\t(Joblet's latest)\n", ""},
+		{"joblet refuses ranges", []string{"runtime", "install", "demo@^1.0", "--joblet", "--registry", dir, "--root", root}, 1, "", "a range is rtool's extension"},
+		{"joblet reads one registry", []string{"runtime", "install", "demo", "--joblet", "--registry", dir, "--registry", dir, "--root", root}, 2, "", "exactly one registry"},
+		{"remove takes both layouts", []string{"runtime", "remove", "demo@1.0.0", "--root", root, "--json"}, 0,
+			`"removed": [` + "\n    \"" + nested + "\",\n    \"" + flat + "\"\n  ]", ""},
+		{"list after remove", []string{"runtime", "list", "--root", root}, 0, "demo\t1.1.0\t" + filepath.Join(root, "demo", "1.1.0") + "\n", ""},
+	}
+	for _, tt := range tests {
+		code, stdout, stderr := rtool(tt.args...)
+		if code != tt.code || !strings.Contains(stdout, tt.stdout) || !strings.Contains(stderr, tt.stderr) {
+			t.Errorf("%s: exit %d\nstdout: %s\nstderr: %s\nwant exit %d, stdout with %q, stderr with %q",
+				tt.name, code, stdout, stderr, tt.code, tt.stdout, tt.stderr)
+		}
+	}
+	if _, err := os.Stat(flat); !os.IsNotExist(err) {
+		t.Errorf("the flat install is still there: %v", err)
 	}
 }
