@@ -16,9 +16,13 @@ import (
 )
 
 // Main turns this process into the sandbox's init when it was started by
-// Run, and never returns in that case. In any other process it returns at
+// Run, or into the holder of a user namespace started by UserNamespace,
+// and never returns in those cases. In any other process it returns at
 // once. Call it first thing in main() and in TestMain.
 func Main() {
+	if os.Getenv(usernsHolderEnv) == "1" {
+		holdUserNamespace()
+	}
 	if os.Getenv(childEnv) != "1" {
 		return
 	}

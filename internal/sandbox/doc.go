@@ -1,7 +1,10 @@
 // Package sandbox runs one process in fresh mount, PID, UTS and IPC
 // namespaces, chrooted into a directory that it assembles from an optional
 // overlay, bind mounts, /proc and a minimal /dev. The builder runs setup
-// scripts with it and the consumer runs jobs with it.
+// scripts with it. It is isolation for trusted scripts, not a security
+// boundary: the process is root with every capability in a chroot, which
+// it can leave. Jobs (`rtool runtime run`) run in package jobsandbox
+// instead, confined by bubblewrap; UserNamespace serves it.
 //
 // It works by re-executing the current binary: Run starts
 // /proc/self/exe with the spec on a pipe, and Main, called first thing in
