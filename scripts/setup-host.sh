@@ -2,7 +2,8 @@
 # Installs everything rtool's builds and tests need on a Debian or Ubuntu
 # host, as root: debootstrap for base systems, qemu-user-static and binfmt
 # for arm64 builds, shellcheck for validate, pigz for the benchmark baseline,
-# and actionlint for the workflows. Safe to run again.
+# bubblewrap (bwrap) that confines `rtool runtime run` jobs, and actionlint
+# for the workflows. Safe to run again.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -11,7 +12,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 need=()
-for pkg in debootstrap debian-archive-keyring qemu-user-static binfmt-support shellcheck pigz git ca-certificates iproute2 util-linux; do
+for pkg in debootstrap debian-archive-keyring qemu-user-static binfmt-support shellcheck pigz git ca-certificates iproute2 util-linux bubblewrap; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
