@@ -1,17 +1,16 @@
 package consumer
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
-	"github.com/joblet/rtool/internal/sandbox"
+	"github.com/joblet/rtool/internal/jobsandbox"
 	"github.com/joblet/rtool/schema"
 )
 
@@ -25,9 +24,12 @@ type RunOptions struct {
 	Args []string // command and arguments inside the job
 	Env  []string // extra K=V, applied after runtime.yml's environment
 	Dir  string   // working directory inside the job (default /)
-	// JobBase is where the temporary job root is created ("" = the
-	// system temporary directory).
-	JobBase string
+	// UID and GID the job runs as, on the host too (0 = 65534, nobody);
+	// see ParseUser.
+	UID, GID uint32
+	// HostNetwork shares the host's network with the job; by default it
+	// has only a loopback interface of its own.
+	HostNetwork bool
 	// TmpSize bounds the job's /tmp tmpfs (default 256m).
 	TmpSize string
 	// RootSize bounds the tmpfs that is the job's / (default 64m).
@@ -37,19 +39,23 @@ type RunOptions struct {
 	Stderr   io.Writer
 }
 
-// Job is what Run would run: the install it picked and the sandbox mounts
-// and environment it derived from runtime.yml.
+// Job is what Run would run: the install it picked and the mounts and
+// environment it derived from runtime.yml.
 type Job struct {
 	Runtime *InstalledRuntime
-	Mounts  []sandbox.Mount
+	Mounts  []jobsandbox.Mount
 	Env     []string
 }
 
 // PrepareJob resolves opts.Spec among the installs and derives the job's
-// mounts (each runtime.yml mount bound at its target, nosuid and nodev,
-// read-only when it says so, sources resolved without following symlinks
-// out of the runtime) and environment (PATH and HOME defaults, then
-// runtime.yml's environment, then opts.Env).
+// mounts and environment. Each runtime.yml mount is bound at its target,
+// read-only when it says so, its source resolved without following
+// symlinks out of the runtime; parents come before children. A target
+// at or below /, /proc, /dev or /sys, or one that passes through a
+// symbolic link in the job's tree (the runtime's own links included: with
+// isolated at /x and isolated/l -> .., /x/l/proc is the job's /proc), is
+// refused (jobsandbox.CheckMounts). The environment is PATH and HOME
+// defaults, then runtime.yml's environment, then opts.Env.
 func PrepareJob(opts RunOptions) (*Job, error) {
 	spec, err := ParseSpec(opts.Spec)
 	if err != nil {
@@ -67,25 +73,20 @@ func PrepareJob(opts RunOptions) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ir.Dir, err)
 	}
-	tmpSize := opts.TmpSize
-	if tmpSize == "" {
-		tmpSize = "256m"
-	}
-	mounts := []sandbox.Mount{{Type: "tmpfs", Target: "/tmp", NoSuid: true, NoDev: true, Data: "mode=1777,size=" + tmpSize}}
-	var rm []sandbox.Mount
+	var mounts []jobsandbox.Mount
 	for i, m := range rc.Mounts {
-		if m.Target == "/" || m.Target == "/proc" || m.Target == "/dev" || strings.HasPrefix(m.Target, "/proc/") || strings.HasPrefix(m.Target, "/dev/") {
-			return nil, fmt.Errorf("%s: mounts[%d].target %s would hide the job's /, /proc or /dev; mount the runtime below another directory", filepath.Join(ir.Dir, schema.RuntimeConfigFile), i, m.Target)
-		}
 		src, err := ResolveInside(ir.Dir, m.Source)
 		if err != nil {
 			return nil, fmt.Errorf("%s: mounts[%d].source: %w", filepath.Join(ir.Dir, schema.RuntimeConfigFile), i, err)
 		}
-		rm = append(rm, sandbox.Mount{Source: src, Target: m.Target, ReadOnly: m.ReadOnly, NoSuid: true, NoDev: true})
+		mounts = append(mounts, jobsandbox.Mount{Source: src, Target: m.Target, ReadOnly: m.ReadOnly,
+			Origin: fmt.Sprintf("%s mounts[%d]", schema.RuntimeConfigFile, i)})
 	}
 	// Parents before children, so a mount at /usr does not hide /usr/lib.
-	sort.SliceStable(rm, func(i, j int) bool { return depth(rm[i].Target) < depth(rm[j].Target) })
-	mounts = append(mounts, rm...)
+	sort.SliceStable(mounts, func(i, j int) bool { return depth(mounts[i].Target) < depth(mounts[j].Target) })
+	if err := jobsandbox.CheckMounts(mounts); err != nil {
+		return nil, fmt.Errorf("%s: %w", ir.Dir, err)
+	}
 
 	env := map[string]string{"PATH": DefaultPath, "HOME": "/tmp"}
 	for k, v := range rc.Environment {
@@ -108,11 +109,61 @@ func PrepareJob(opts RunOptions) (*Job, error) {
 
 func depth(p string) int { return strings.Count(filepath.Clean(p), "/") }
 
-// Run runs opts.Args inside a fresh job root with the runtime's mounts, in
-// new mount and PID namespaces (package sandbox), and returns the command's
-// exit code. The job root is a size-bounded tmpfs on an empty temporary
-// directory, with /proc, a minimal /dev, a tmpfs /tmp and the runtime
-// mounts; the directory is removed afterwards.
+// ParseUser parses --user: UID or UID:GID, numbers, not root. The job
+// runs as these IDs inside its sandbox and on the host (GID defaults to
+// UID).
+func ParseUser(s string) (uid, gid uint32, err error) {
+	u, g, hasGID := strings.Cut(s, ":")
+	parse := func(what, v string) (uint32, error) {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n == 0 || n == 1<<32-1 {
+			return 0, fmt.Errorf("--user %q: the %s must be a number from 1 to 4294967294 (jobs never run as root), for example --user 1000:1000", s, what)
+		}
+		return uint32(n), nil
+	}
+	if uid, err = parse("uid", u); err != nil {
+		return 0, 0, err
+	}
+	gid = uid
+	if hasGID {
+		if gid, err = parse("gid", g); err != nil {
+			return 0, 0, err
+		}
+	}
+	return uid, gid, nil
+}
+
+// parseSize reads a tmpfs size such as 64m, 1g or 1048576 (bytes).
+func parseSize(what, s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	mult := int64(1)
+	switch strings.ToLower(s[len(s)-1:]) {
+	case "k":
+		mult = 1 << 10
+	case "m":
+		mult = 1 << 20
+	case "g":
+		mult = 1 << 30
+	}
+	num := s
+	if mult > 1 {
+		num = s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<50)/mult {
+		return 0, fmt.Errorf("%s %q is not a size such as 64m, 1g or 1048576", what, s)
+	}
+	return n * mult, nil
+}
+
+// Run runs opts.Args as a job with the runtime's mounts, confined by
+// bubblewrap (package internal/jobsandbox: pivot_root into a bounded
+// tmpfs root, new mount, PID, IPC, UTS, cgroup and network namespaces, a
+// non-root uid, no capabilities, no_new_privs, a seccomp filter, a
+// read-only /proc/sys and a minimal /dev), and returns the command's exit
+// code.
 func Run(ctx context.Context, opts RunOptions) (int, error) {
 	if len(opts.Args) == 0 {
 		return -1, fmt.Errorf("no command to run; write it after --, for example: rtool runtime run python-3.11 -- python3 -V")
@@ -122,127 +173,24 @@ func Run(ctx context.Context, opts RunOptions) (int, error) {
 		return -1, err
 	}
 	if os.Geteuid() != 0 {
-		return -1, fmt.Errorf("running a job needs root (new mount and PID namespaces, bind mounts, chroot); run rtool as root")
+		return -1, fmt.Errorf("running a job needs root (it maps the job's uid into a new user namespace for bubblewrap); run rtool as root")
 	}
-	jobRoot, err := os.MkdirTemp(opts.JobBase, "rtool-job-")
+	rootSize, err := parseSize("root size", opts.RootSize)
 	if err != nil {
-		return -1, fmt.Errorf("create job root: %w", err)
-	}
-	if err := os.Chmod(jobRoot, 0o755); err != nil {
 		return -1, err
 	}
-	rootSize := opts.RootSize
-	if rootSize == "" {
-		rootSize = "64m"
+	tmpSize, err := parseSize("/tmp size", opts.TmpSize)
+	if err != nil {
+		return -1, err
 	}
-	code, runErr := sandbox.Run(ctx, sandbox.Spec{
-		// The job's / is a size-bounded tmpfs: what the job writes outside
-		// its mounts never reaches the host and vanishes with the job.
-		Root: jobRoot, RootTmpfs: "mode=755,size=" + rootSize, Mounts: job.Mounts, Proc: true, Dev: true,
-		Hostname: job.Runtime.Name,
-		Args:     opts.Args, Env: job.Env, Dir: opts.Dir,
+	code, err := jobsandbox.Run(ctx, jobsandbox.Spec{
+		Mounts: job.Mounts, Args: opts.Args, Env: job.Env, Dir: opts.Dir,
+		Hostname: job.Runtime.Name, UID: opts.UID, GID: opts.GID, HostNetwork: opts.HostNetwork,
+		RootSize: rootSize, TmpSize: tmpSize,
 		Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr,
 	})
-	if err := removeJobRoot(jobRoot); err != nil && runErr == nil {
-		runErr = err
-	}
-	if runErr != nil {
-		return -1, fmt.Errorf("run %s@%s: %w", job.Runtime.Name, job.Runtime.Version, runErr)
+	if err != nil {
+		return -1, fmt.Errorf("run %s@%s: %w", job.Runtime.Name, job.Runtime.Version, err)
 	}
 	return code, nil
-}
-
-// removeJobRoot removes the skeleton of mount points a job root holds
-// after its namespace is gone. It never removes through a mount: if any
-// mount is still attached below dir it refuses, and it removes only empty
-// directories and empty files.
-func removeJobRoot(dir string) error {
-	if mounted, err := mountsUnder(dir); err != nil {
-		return err
-	} else if len(mounted) > 0 {
-		return fmt.Errorf("job root %s still has mounts (%s); left in place", dir, strings.Join(mounted, ", "))
-	}
-	var paths []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		paths = append(paths, p)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	var leftovers []string
-	for i := len(paths) - 1; i >= 0; i-- {
-		p := paths[i]
-		fi, err := os.Lstat(p)
-		if err != nil {
-			continue
-		}
-		if fi.Mode().IsRegular() && fi.Size() > 0 {
-			leftovers = append(leftovers, p)
-			continue
-		}
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			if fi.IsDir() {
-				continue // not empty: something below was kept
-			}
-			leftovers = append(leftovers, p)
-		}
-	}
-	if len(leftovers) > 0 {
-		return fmt.Errorf("job root %s kept unexpected files: %s", dir, strings.Join(leftovers, ", "))
-	}
-	return nil
-}
-
-// mountsUnder lists mount points at or below dir in this mount namespace.
-func mountsUnder(dir string) ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		mp := unescapeMountinfo(fields[4])
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			out = append(out, mp)
-		}
-	}
-	return out, sc.Err()
-}
-
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var v byte
-			ok := true
-			for _, c := range s[i+1 : i+4] {
-				if c < '0' || c > '7' {
-					ok = false
-					break
-				}
-				v = v*8 + byte(c-'0')
-			}
-			if ok {
-				b.WriteByte(v)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
