@@ -208,6 +208,9 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 					return nil, fmt.Errorf("build %s: %w", label, err)
 				}
 			}
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("build %s: interrupted: %w", label, err)
+			}
 			res.Stats, res.Skipped, res.Duration = st, true, time.Since(start)
 			return res, nil
 		}
@@ -332,18 +335,42 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 		Warn:            func(msg string) { fmt.Fprintln(out, "warning:", msg) },
 	})
 	if err != nil {
-		return fail(err)
+		return fail(interrupted(ctx, err))
 	}
+	fmt.Fprintf(out, "packaging source package %s\n", res.SourcePath)
 	if err := b.packSource(ctx, ri, res.SourcePath, sde); err != nil {
-		return fail(err)
+		return fail(interrupted(ctx, err))
+	}
+	// A cancel (Ctrl-C) at any point fails the build, however little was
+	// left to do: no stamp is written, and one written already goes again
+	// with the artifact (fail), so nothing claims a build that was
+	// interrupted.
+	fmt.Fprintf(out, "writing build stamp %s\n", stampPath(artifact))
+	if err := ctx.Err(); err != nil {
+		return fail(interrupted(ctx, err))
 	}
 	if err := writeStamp(artifact, stamp{Inputs: inputs, ToolVersion: b.opts.ToolVersion, BaseKey: baseKey,
 		SourceDateEpoch: sde.Unix(), Stats: st}); err != nil {
 		return fail(err)
 	}
+	if err := ctx.Err(); err != nil {
+		return fail(interrupted(ctx, err))
+	}
 	res.Stats, res.Duration = st, time.Since(start)
 	fmt.Fprintf(out, "built %s (%d bytes, sha256 %s) in %s\n", artifact, st.Size, st.SHA256, res.Duration.Round(time.Second))
 	return res, nil
+}
+
+// interrupted marks err as an interruption when ctx was cancelled, so a
+// Ctrl-C during packaging reads as one rather than as a packing error.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("interrupted: %w (%v)", ctx.Err(), err)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: %w", err)
+	}
+	return err
 }
 
 // removeArtifact removes an artifact, its .sha256 and its build stamp
@@ -422,13 +449,19 @@ func (b *Builder) BuildAll(ctx context.Context, reqs []Request, jobs int) ([]*Re
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				errs[i] = fmt.Errorf("build %s for %s: not started: %w", req.RuntimeDir, req.Platform, ctx.Err())
+			// A cancelled context wins even when a slot is free (select
+			// picks at random among ready cases).
+			if ctx.Err() == nil {
+				select {
+				case sem <- struct{}{}:
+					defer func() { <-sem }()
+				case <-ctx.Done():
+				}
+			}
+			if err := ctx.Err(); err != nil {
+				errs[i] = fmt.Errorf("build %s for %s: not started: %w", req.RuntimeDir, req.Platform, err)
 				return
 			}
-			defer func() { <-sem }()
 			results[i], errs[i] = b.Build(ctx, req)
 		}()
 	}

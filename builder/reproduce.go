@@ -114,6 +114,10 @@ func (b *Builder) CheckReproducible(ctx context.Context, req Request) (*Result, 
 		}
 		return nil, fmt.Errorf("second build: %w", err)
 	}
+	if err := ctx.Err(); err != nil {
+		discard()
+		return nil, fmt.Errorf("check reproducible %s/%s: interrupted: %w", first.Name, first.Platform, err)
+	}
 	if first.Stats.SHA256 == again.Stats.SHA256 {
 		return first, nil
 	}

@@ -225,6 +225,9 @@ func buildAction(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("%d of %d builds failed:\n%s", failed, len(reqs), buildIndent(err.Error()))
 	}
+	if cerr := c.Context.Err(); cerr != nil { // Ctrl-C after the last build returned
+		return fmt.Errorf("build interrupted: %w", cerr)
+	}
 	return nil
 }
 
