@@ -8,10 +8,13 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/joblet/rtool/internal/httpclient"
 )
 
 // Retry bounds how transient download failures (connection errors,
@@ -23,10 +26,14 @@ type Retry struct {
 	Max      time.Duration
 }
 
-// DefaultRetry is used when InstallOptions.Retry is zero: 4 attempts,
-// waiting 0.5s, 1s, 2s (at most 8s) between them.
+// DefaultAttempts is how many times a download or registry fetch is tried
+// in all, unless configured otherwise.
+const DefaultAttempts = 3
+
+// DefaultRetry is used when a Retry is zero: DefaultAttempts attempts,
+// waiting 0.5s, then 1s (doubling, at most 8s) between them.
 func DefaultRetry() Retry {
-	return Retry{Attempts: 4, Initial: 500 * time.Millisecond, Max: 8 * time.Second}
+	return Retry{Attempts: DefaultAttempts, Initial: 500 * time.Millisecond, Max: 8 * time.Second}
 }
 
 func (r Retry) orDefault() Retry {
@@ -74,7 +81,40 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// openArtifact opens an http(s) URL or a local path for reading.
+// classify marks an error of http.Client.Do: a refused redirect is
+// permanent (the server would redirect the same way again); anything else
+// (connection errors, stalls, timeouts) is transient.
+func classify(err error) error {
+	if httpclient.IsRedirect(err) {
+		return err
+	}
+	return &transientError{err}
+}
+
+// bareError drops http.Client's *url.Error wrapper when it only repeats
+// u, which the caller's message names already, or wraps a refused
+// redirect, which names both ends itself.
+func bareError(err error, u string) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && (ue.URL == u || httpclient.IsRedirect(ue.Err)) {
+		return ue.Err
+	}
+	return err
+}
+
+// statusError describes a response other than 200; 5xx, 408 and 429 are
+// transient.
+func statusError(resp *http.Response, what string) error {
+	err := fmt.Errorf("%sHTTP %d: %s", what, resp.StatusCode, resp.Status)
+	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout {
+		return &transientError{err}
+	}
+	return err
+}
+
+// openArtifact opens an http(s) URL or a local path for reading. Over
+// http(s) the stall rule and redirect policy of s.client apply while the
+// body is read.
 func (s Sources) openArtifact(ctx context.Context, where string) (io.ReadCloser, error) {
 	if !strings.HasPrefix(where, "http://") && !strings.HasPrefix(where, "https://") {
 		f, err := os.Open(where)
@@ -87,22 +127,33 @@ func (s Sources) openArtifact(ctx context.Context, where string) (io.ReadCloser,
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.client().Do(req)
+	c := s.client()
+	resp, err := c.Do(req)
 	if err != nil {
+		c.CloseIdleConnections()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &transientError{fmt.Errorf("download %s: %w", where, err)}
+		return nil, classify(fmt.Errorf("download %s: %w", where, bareError(err, where)))
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
-		err := fmt.Errorf("download %s: HTTP %d: %s", where, resp.StatusCode, resp.Status)
-		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout {
-			return nil, &transientError{err}
-		}
-		return nil, err
+		c.CloseIdleConnections()
+		return nil, statusError(resp, "download "+where+": ")
 	}
-	return resp.Body, nil
+	return &clientBody{ReadCloser: resp.Body, c: c}, nil
+}
+
+// clientBody closes its client's idle connections with the body.
+type clientBody struct {
+	io.ReadCloser
+	c *http.Client
+}
+
+func (b *clientBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.c.CloseIdleConnections()
+	return err
 }
 
 // meteredReader counts and hashes every byte read from r, refuses to read

@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/joblet/rtool/internal/httpclient"
 	"github.com/joblet/rtool/registrygen"
 	"github.com/joblet/rtool/schema"
 )
@@ -41,16 +43,25 @@ type Sources struct {
 	// GitHubRawBase replaces DefaultGitHubRawBase (tests point it at
 	// 127.0.0.1).
 	GitHubRawBase string
-	// Client fetches http(s) registries and artifacts; nil means a client
-	// with no overall timeout (requests are bounded by their context).
-	Client *http.Client
+	// StallTimeout is the stall rule's window for registry fetches and
+	// artifact downloads, and the connection, TLS and response header
+	// timeout: a transfer that moves less than 32 KiB in that time fails
+	// (see package internal/httpclient). 0 means 30 s.
+	StallTimeout time.Duration
+	// Retry bounds registry fetch attempts (artifact downloads use
+	// InstallOptions.Retry); zero means DefaultRetry.
+	Retry Retry
+	// Transport carries the requests; nil means a transport with the
+	// timeouts above. Tests pass an httptest TLS server's transport. The
+	// stall rule and the redirect policy (http(s) only, at most 10, no
+	// https → http, no loops) apply on top of any transport.
+	Transport http.RoundTripper
 }
 
+// client returns a new client for one fetch or download; the caller calls
+// CloseIdleConnections when done with it.
 func (s Sources) client() *http.Client {
-	if s.Client != nil {
-		return s.Client
-	}
-	return &http.Client{}
+	return httpclient.New(httpclient.Options{StallTimeout: s.StallTimeout, Base: s.Transport})
 }
 
 var ownerRepoRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.][A-Za-z0-9_.-]*$`)
@@ -137,7 +148,11 @@ func (s Sources) Fetch(ctx context.Context, src Source) (*Loaded, error) {
 		data, err = readFileLimited(where, MaxRegistrySize)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("failed to fetch registry %s: %w", where, err)
+		label := where
+		if src.Name != "" && src.Name != src.Location {
+			label = fmt.Sprintf("%q (%s)", src.Name, where)
+		}
+		return nil, fmt.Errorf("failed to fetch registry %s: %w", label, err)
 	}
 	// registrygen.Parse names source:line:column in its errors and rejects
 	// what Joblet's own consumer would.
@@ -148,22 +163,53 @@ func (s Sources) Fetch(ctx context.Context, src Source) (*Loaded, error) {
 	return &Loaded{Source: src, Where: where, IsURL: isURL, Registry: reg}, nil
 }
 
+// get fetches a registry over http(s), retrying transient failures
+// (connection errors, stalls, truncated bodies, HTTP 5xx, 408 and 429) as
+// s.Retry allows. A refused redirect, another HTTP status or an oversized
+// registry is not retried.
 func (s Sources) get(ctx context.Context, u string) ([]byte, error) {
+	retry := s.Retry.orDefault()
+	c := s.client()
+	defer c.CloseIdleConnections()
+	for attempt := 1; ; attempt++ {
+		data, err := getOnce(ctx, c, u)
+		if err == nil {
+			return data, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !isTransient(err) {
+			return nil, err
+		}
+		if attempt >= retry.Attempts {
+			if attempt == 1 {
+				return nil, err
+			}
+			return nil, fmt.Errorf("giving up after %d attempts: %w", attempt, err)
+		}
+		if err := sleepCtx(ctx, retry.delay(attempt)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func getOnce(ctx context.Context, c *http.Client, u string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.client().Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, classify(bareError(err, u))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, resp.Status)
+		return nil, statusError(resp, "")
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxRegistrySize+1))
 	if err != nil {
-		return nil, err
+		return nil, &transientError{err}
 	}
 	if len(data) > MaxRegistrySize {
 		return nil, fmt.Errorf("registry is larger than %d bytes", MaxRegistrySize)
@@ -301,33 +347,60 @@ func PickSources(registryFlags []string, configPath string) ([]Source, error) {
 	return []Source{{Name: DefaultRegistry, Location: DefaultRegistry}}, nil
 }
 
-// resolveURL resolves a download_url against the registry it came from:
-// absolute http(s) and file:// URLs and absolute paths stay; anything else
-// is relative to the registry's location.
+// resolveURL resolves a download_url against the registry it came from.
+//
+// A registry fetched over http(s) may name only http(s) URLs and paths
+// relative to itself (resolved as URL references): any other scheme,
+// including opaque ones such as x:demo.tar.gz, file:// URLs, absolute paths
+// and scheme-relative //host/... references are refused.
+//
+// A registry on local disk may also name local files: file:///path,
+// absolute paths, and paths relative to its directory; http(s) URLs stay
+// URLs; another scheme followed by // is refused.
 func (l *Loaded) resolveURL(ref string) (string, error) {
 	if ref == "" {
 		return "", fmt.Errorf("download_url is empty")
 	}
-	if strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://") {
-		return ref, nil
+	u, perr := url.Parse(ref)
+	if perr == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		if u.Host == "" {
+			return "", fmt.Errorf("download_url %q has no host; write it as %s://HOST/PATH", ref, u.Scheme)
+		}
+		return u.String(), nil
 	}
 	if l.IsURL {
-		// A registry served over http(s) must not point at local files.
-		if strings.HasPrefix(ref, "file://") || strings.HasPrefix(ref, "/") {
-			return "", fmt.Errorf("download_url %q is a local file, but registry %s is remote; only a registry on local disk may name local files", ref, l.Where)
+		remoteOnly := fmt.Sprintf("registry %s was fetched over http(s), so its download_url values may only be http(s) URLs or paths relative to it, never local files", l.Where)
+		switch {
+		case perr != nil:
+			return "", fmt.Errorf("download_url %q is not a valid URL (%v); %s", ref, perr, remoteOnly)
+		case u.Scheme != "":
+			return "", fmt.Errorf("download_url %q has the scheme %q; %s", ref, u.Scheme+":", remoteOnly)
+		case strings.HasPrefix(ref, "//"):
+			return "", fmt.Errorf("download_url %q is a scheme-relative URL; write the scheme (https://...); %s", ref, remoteOnly)
+		case strings.HasPrefix(ref, "/"):
+			return "", fmt.Errorf("download_url %q is an absolute path, that is a local file; %s", ref, remoteOnly)
 		}
 		base, err := url.Parse(l.Where)
 		if err != nil {
 			return "", err
 		}
-		r, err := url.Parse(ref)
-		if err != nil {
-			return "", fmt.Errorf("download_url %q: %w", ref, err)
+		r := base.ResolveReference(u)
+		if r.Scheme != "http" && r.Scheme != "https" {
+			return "", fmt.Errorf("download_url %q resolves to %s, which is not http(s); %s", ref, r, remoteOnly)
 		}
-		return base.ResolveReference(r).String(), nil
+		return r.String(), nil
 	}
-	if p, ok := strings.CutPrefix(ref, "file://"); ok {
-		return p, nil
+	if perr == nil && u.Scheme == "file" {
+		if u.Host != "" && u.Host != "localhost" {
+			return "", fmt.Errorf("download_url %q names the host %q; a file:// URL must be file:///ABSOLUTE/PATH", ref, u.Host)
+		}
+		if !filepath.IsAbs(u.Path) {
+			return "", fmt.Errorf("download_url %q has no absolute path; write file:///ABSOLUTE/PATH", ref)
+		}
+		return filepath.Clean(u.Path), nil
+	}
+	if perr == nil && u.Scheme != "" && strings.HasPrefix(ref[len(u.Scheme)+1:], "//") {
+		return "", fmt.Errorf("download_url %q has the scheme %q; only http(s), file:// and paths are supported", ref, u.Scheme+":")
 	}
 	if filepath.IsAbs(ref) {
 		return ref, nil

@@ -113,7 +113,7 @@ func TestFetchOverHTTPAndOwnerRepo(t *testing.T) {
 		}
 		return false
 	})
-	s := Sources{GitHubRawBase: srv.URL}
+	s := Sources{GitHubRawBase: srv.URL, Retry: quickRetry()}
 	ctx := context.Background()
 	l, err := s.Fetch(ctx, Source{Name: "acme", Location: "acme/runtimes"})
 	if err != nil {
