@@ -30,6 +30,7 @@ func runtimeCommands() []*cli.Command {
 		&cli.StringFlag{Name: "config", Usage: "config `FILE` listing registries (runtimes.registries: [{name, url, enabled}]; default ~/.rnx/config.yaml if present)"},
 		&cli.StringFlag{Name: "github-raw-base", Hidden: true, EnvVars: []string{"RTOOL_GITHUB_RAW_BASE"}, Usage: "base URL for owner/repo registries"},
 	}
+	registryFlags = append(registryFlags, networkFlags()...)
 	return []*cli.Command{
 		{
 			Name:  "runtime",
@@ -144,6 +145,9 @@ func installOptions(c *cli.Context) (consumer.InstallOptions, error) {
 		Sources:    consumer.Sources{GitHubRawBase: c.String("github-raw-base")},
 		Mode:       jobletMode(c),
 		Warn:       func(s string) { fmt.Fprintln(c.App.ErrWriter, "rtool: warning:", s) },
+	}
+	if err := applyNetworkFlags(c, &o); err != nil {
+		return consumer.InstallOptions{}, err
 	}
 	if showProgress(c) {
 		o.Progress = c.App.ErrWriter
