@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/joblet/rtool/consumer/consumertest"
+	"github.com/joblet/rtool/internal/jobsandbox/jobsandboxtest"
 	"github.com/joblet/rtool/internal/testenv"
 	"github.com/joblet/rtool/schema"
 )
@@ -161,6 +162,7 @@ func TestJobletModeInstallRuns(t *testing.T) {
 	rel.addTree(t, "tools", "1.0.0", plat, tree)
 	rel.absolute(t, "tools", "1.0.0", schema.ArtifactName("tools", "1.0.0", plat))
 	root := filepath.Join(t.TempDir(), "runtimes")
+	jobsandboxtest.OpenDirs(t, filepath.Dir(root)) // jobs reach the runtime as uid 65534
 	if r := rtool(t, "runtime", "install", "tools@1.0.0", "--joblet", "--registry", rel.srv.URL, "--root", root); r.code != 0 {
 		t.Fatalf("install: %s", r)
 	}

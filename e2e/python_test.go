@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/joblet/rtool/archive"
+	"github.com/joblet/rtool/internal/jobsandbox/jobsandboxtest"
 	"github.com/joblet/rtool/internal/testenv"
 	"github.com/joblet/rtool/schema"
 )
@@ -77,6 +78,7 @@ func TestPythonReleaseInstallRun(t *testing.T) {
 	registryAdd(t, regFile, name, v1, platform, art1, srv.URL)
 
 	root := filepath.Join(t.TempDir(), "runtimes")
+	jobsandboxtest.OpenDirs(t, filepath.Dir(root)) // jobs reach the runtime as uid 65534
 	install := func(spec string) result {
 		t.Helper()
 		r := rtool(t, "runtime", "install", spec, "--registry", srv.URL+"/registry.json", "--root", root, "--platform", platform)
