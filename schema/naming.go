@@ -187,8 +187,11 @@ func SourcePackageName(name, version string) string {
 	return fmt.Sprintf("%s-%s.tar.gz", name, version)
 }
 
-// InstallDirName is the directory a runtime version is installed into under
-// the runtimes root, as Joblet expects: <name>-<version>.
+// InstallDirName is <name>-<version>: the flat install layout older rtool
+// versions (and Joblet's docs) used, still found as a fallback, and the key
+// of install locks and staging directories. Installs now go to
+// <root>/<name>/<version>/, where Joblet's installer writes and its
+// resolver looks first.
 func InstallDirName(name, version string) string {
 	return name + "-" + version
 }
