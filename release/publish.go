@@ -3,6 +3,7 @@ package release
 import (
 	"archive/tar"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -55,6 +56,11 @@ type PublishOptions struct {
 	// registry.json, with the same retries, under CheckViewHistory.
 	ViewRepos  map[string]string
 	ViewBranch string
+	// ViewToken, when set, authenticates the pushes to http(s) view
+	// repositories (as x-access-token, the way GitHub takes a token),
+	// replacing any extra header the checkout configured for the host
+	// (actions/checkout's GITHUB_TOKEN cannot push to another repository).
+	ViewToken string
 	// MaxAttempts and Backoff bound the registry commit retries (see CommitOptions).
 	MaxAttempts int
 	Backoff     time.Duration
@@ -361,8 +367,12 @@ func commitView(ctx context.Context, opts PublishOptions, tag schema.Tag, platfo
 		}
 		return registrygen.Encode(view)
 	}
+	g := opts.Repo
+	if opts.ViewToken != "" && (strings.HasPrefix(remote, "https://") || strings.HasPrefix(remote, "http://")) {
+		g.Env = append(append([]string(nil), g.Env...), tokenHeaderEnv(remote, opts.ViewToken)...)
+	}
 	res, err := CommitFile(ctx, CommitOptions{
-		Git: opts.Repo, Remote: remote, Branch: branch, Path: "registry.json", CreateBranch: true,
+		Git: g, Remote: remote, Branch: branch, Path: "registry.json", CreateBranch: true,
 		Message:     fmt.Sprintf("registry: %s view after %s\n\nDerived by rtool from %s of %s.\n", platform, tag, opts.RegistryPath, mainRemote),
 		Update:      update,
 		MaxAttempts: opts.MaxAttempts, Backoff: opts.Backoff, DryRun: opts.DryRun, Log: log,
@@ -591,5 +601,18 @@ func untarTrusted(r io.Reader, dest string) error {
 		if err != nil {
 			return err
 		}
+	}
+}
+
+// tokenHeaderEnv is git configuration, through the environment (read after
+// every config file), that sends token as HTTP basic auth for url only:
+// an empty http.<url>.extraheader first resets the headers a checkout
+// configured for the whole host.
+func tokenHeaderEnv(url, token string) []string {
+	auth := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + token))
+	return []string{
+		"GIT_CONFIG_COUNT=2",
+		"GIT_CONFIG_KEY_0=http." + url + ".extraheader", "GIT_CONFIG_VALUE_0=",
+		"GIT_CONFIG_KEY_1=http." + url + ".extraheader", "GIT_CONFIG_VALUE_1=AUTHORIZATION: basic " + auth,
 	}
 }

@@ -61,7 +61,7 @@ func releaseCommands() []*cli.Command {
 				&cli.StringFlag{Name: "registry", Value: "registry.json", Usage: "registry `PATH` in the repository"},
 				&cli.StringFlag{Name: "remote", Value: "origin", Usage: "git `REMOTE` to push registry.json to"},
 				&cli.StringFlag{Name: "branch", Value: "main", Usage: "`BRANCH` registry.json is committed to"},
-				&cli.StringSliceFlag{Name: "view-repo", Usage: "also push the `PLATFORM=GIT_URL` view as the root registry.json on --view-branch of that repository, for Joblet nodes whose rnx can only name owner/repo (repeatable)"},
+				&cli.StringSliceFlag{Name: "view-repo", Usage: "also push the `PLATFORM=GIT_URL` view as the root registry.json on --view-branch of that repository, for Joblet nodes whose rnx can only name owner/repo (repeatable; $RTOOL_VIEW_TOKEN authenticates https pushes there)"},
 				&cli.StringFlag{Name: "view-branch", Value: "main", Usage: "`BRANCH` of the --view-repo repositories (Joblet reads main)"},
 				&cli.IntFlag{Name: "attempts", Value: 10, Usage: "give up after `N` rejected pushes"},
 				&cli.BoolFlag{Name: "force", Usage: "replace differing published files and checksums (recorded in registry.json); lists each replacement and asks"},
@@ -260,6 +260,7 @@ func publishAction(c *cli.Context) error {
 		RegistryPath: c.String("registry"), MaxAttempts: c.Int("attempts"),
 		Force: c.Bool("force"), DryRun: c.Bool("dry-run"), Log: c.App.ErrWriter,
 		ViewBranch: c.String("view-branch"),
+		ViewToken:  os.Getenv("RTOOL_VIEW_TOKEN"),
 		ConfirmReplace: release.ConfirmReplacements(c.Bool("yes"), term.IsTerminal(int(os.Stdin.Fd())),
 			func(q string) (bool, error) { return confirm(c.App.ErrWriter, os.Stdin, q) }, c.App.ErrWriter),
 	}
