@@ -289,6 +289,12 @@ func TestPublishEightConcurrent(t *testing.T) {
 	mustGit(t, r.Work, "push", "-q", "origin", "main")
 	before := remoteRegistry(t, r)
 	pub, _ := dirPublisher(t)
+	// every publish also pushes both platform views to their repositories
+	viewRepos := map[string]string{}
+	for _, p := range []string{"ubuntu-amd64", "ubuntu-arm64"} {
+		viewRepos[p] = filepath.Join(t.TempDir(), p+".git")
+		mustGit(t, Git{Dir: filepath.Dir(viewRepos[p]), Env: r.Env}, "init", "-q", "--bare", "-b", "main", viewRepos[p])
+	}
 
 	type job struct {
 		opts PublishOptions
@@ -300,7 +306,7 @@ func TestPublishEightConcurrent(t *testing.T) {
 		addRuntime(t, clone, rel.name, rel.version, "ubuntu-amd64", "ubuntu-arm64")
 		jobs[i].opts = PublishOptions{Tag: rel.name + "@" + rel.version, RuntimesDir: filepath.Join(clone.Dir, "runtimes"),
 			ArtifactsDir: buildArtifacts(t, rel.name, rel.version, "ubuntu-amd64", "ubuntu-arm64"),
-			Publisher:    pub, Repo: clone, Backoff: 20 * time.Millisecond, MaxAttempts: 30}
+			Publisher:    pub, Repo: clone, Backoff: 20 * time.Millisecond, MaxAttempts: 30, ViewRepos: viewRepos}
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(jobs))
@@ -341,6 +347,30 @@ func TestPublishEightConcurrent(t *testing.T) {
 	}
 	if count := mustGit(t, Git{Dir: r.Remote, Env: r.Env}, "rev-list", "--count", "main"); count == "" {
 		t.Fatal("no commits")
+	}
+	// the views on the branch, in each view repository and on the mirror
+	// are all the final registry's: no publish left an older one behind
+	mirror, err := registrygen.Load(filepath.Join(pub.Dir, "registry.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := registrygen.CheckHistory(after, mirror); err != nil {
+		t.Fatalf("the mirror lost what the branch has: %v", err)
+	}
+	if problems, err := registrygen.CheckViews(filepath.Join(pub.Dir, "registry.json"), mirror); err != nil || len(problems) > 0 {
+		t.Fatalf("mirror views: %v %v", err, problems)
+	}
+	for p, remote := range viewRepos {
+		want, err := registrygen.Encode(registrygen.View(after, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := remoteFile(t, r, "platforms/"+p+"/registry.json"); got != string(want) {
+			t.Fatalf("the branch's %s view is stale", p)
+		}
+		if got := mustGit(t, Git{Dir: remote, Env: r.Env}, "show", "main:registry.json") + "\n"; got != string(want) {
+			t.Fatalf("the %s view repository is stale:\n%s", p, got)
+		}
 	}
 	t.Logf("commit attempts per publish: %v", attempts)
 }
