@@ -235,10 +235,15 @@ func ignoredByJoblet(data []byte) (yanked map[string]map[string]string, arts map
 	for name, versions := range doc.Runtimes {
 		for v, raw := range versions {
 			var e struct {
-				Yanked *struct {
+				Checksum    string `json:"checksum"`
+				DownloadURL string `json:"download_url"`
+				Yanked      *struct {
 					Reason string `json:"reason"`
 				} `json:"yanked"`
-				Artifacts map[string]json.RawMessage `json:"artifacts"`
+				Artifacts map[string]struct {
+					Checksum    string `json:"checksum"`
+					DownloadURL string `json:"download_url"`
+				} `json:"artifacts"`
 			}
 			if json.Unmarshal(raw, &e) != nil {
 				continue
@@ -249,7 +254,13 @@ func ignoredByJoblet(data []byte) (yanked map[string]map[string]string, arts map
 				}
 				yanked[name][v] = e.Yanked.Reason
 			}
-			if len(e.Artifacts) > 0 {
+			// A view's entry carries its one platform's artifact, which is
+			// its top-level download: nothing is ignored there.
+			other := false
+			for _, a := range e.Artifacts {
+				other = other || !strings.EqualFold(a.Checksum, e.Checksum) || a.DownloadURL != e.DownloadURL
+			}
+			if other {
 				if arts[name] == nil {
 					arts[name] = map[string][]string{}
 				}
