@@ -158,15 +158,16 @@ func ViewFiles(r *schema.Registry) (map[string][]byte, error) {
 	return out, nil
 }
 
-// WriteWithViews writes every view of r beside path and then path itself,
-// each atomically, so registry.json (the file that decides) is written
-// last: a reader that sees the new registry also finds its views. Callers
-// hold Lock(path).
+// WriteWithViews writes path and then every view of r beside it, each
+// atomically. registry.json goes first so that a view never holds
+// anything registry.json (the file the history guard checks) lacks: a
+// crash in between leaves views behind, never ahead, and CheckViews
+// reports them stale until the next write. Callers hold Lock(path).
 func WriteWithViews(path string, r *schema.Registry) error {
-	if err := WriteViews(path, r); err != nil {
+	if err := Write(path, r); err != nil {
 		return err
 	}
-	return Write(path, r)
+	return WriteViews(path, r)
 }
 
 // WriteViews writes every view of r beside the registry at path,

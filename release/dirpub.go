@@ -98,8 +98,8 @@ func (p *DirPublisher) Publish(ctx context.Context, req ReleaseRequest) ([]Publi
 // <BaseURL>/platforms/<platform>. The mirror only ever moves forward:
 // under a lock on the directory, data is merged into the registry already
 // there (a publish whose push reply was slow must not overwrite a newer
-// registry), the result must keep all of its history, and views are
-// written before registry.json.
+// registry), the result must keep all of its history, and the views are
+// written after registry.json (never ahead of it).
 func (p *DirPublisher) WriteRegistry(ctx context.Context, data []byte) error {
 	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
 		return fmt.Errorf("dir publisher: %w", err)
