@@ -107,7 +107,7 @@ run_rtool() {
 	t0=$(now)
 	"$RTOOL" runtime install bench@1.0.0 --registry "$reg" --root "$root" --platform debian-amd64 >/dev/null 2>&1
 	t1=$(now)
-	[ -f "$root/bench-1.0.0/runtime.yml" ] || { echo "install.sh: rtool install failed" >&2; exit 1; }
+	[ -f "$root/bench/1.0.0/runtime.yml" ] || { echo "install.sh: rtool install failed" >&2; exit 1; }
 	echo $(((t1 - t0) / 1000000))
 }
 run_baseline() {
