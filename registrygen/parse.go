@@ -498,6 +498,14 @@ func (p *parser) artifact() *schema.Artifact {
 				if !p.dup(&s, 4, k, keyOff) {
 					a.Entries = p.intValue()
 				}
+			case "sbom":
+				if !p.dup(&s, 5, k, keyOff) {
+					a.SBOM = p.artifact()
+				}
+			case "attestation":
+				if !p.dup(&s, 6, k, keyOff) {
+					a.Attestation = p.artifact()
+				}
 			default:
 				p.pop()
 				p.extra(&a.Extra, k, keyOff)

@@ -64,14 +64,23 @@ type RegistryEntry struct {
 	Extra  map[string]json.RawMessage `json:"-"`
 }
 
-// Artifact is one prebuilt per-platform tarball.
+// Artifact is one published file: a prebuilt per-platform tarball, the
+// source package, or a file published beside an artifact that describes it
+// (its sbom or attestation; those use only download_url, checksum and size).
 type Artifact struct {
-	DownloadURL  string                     `json:"download_url" jsonschema:"format=uri"`
-	Checksum     string                     `json:"checksum" jsonschema:"pattern=^sha256:[0-9a-f]{64}$"`
-	Size         int64                      `json:"size" jsonschema:"minimum=0"`
-	UnpackedSize int64                      `json:"unpacked_size,omitempty" jsonschema:"minimum=0"`
-	Entries      int64                      `json:"entries,omitempty" jsonschema:"minimum=0"`
-	Extra        map[string]json.RawMessage `json:"-"`
+	DownloadURL  string `json:"download_url" jsonschema:"format=uri"`
+	Checksum     string `json:"checksum" jsonschema:"pattern=^sha256:[0-9a-f]{64}$"`
+	Size         int64  `json:"size" jsonschema:"minimum=0"`
+	UnpackedSize int64  `json:"unpacked_size,omitempty" jsonschema:"minimum=0"`
+	Entries      int64  `json:"entries,omitempty" jsonschema:"minimum=0"`
+	// SBOM is the artifact's SPDX 2.3 document (<artifact>.spdx.json, written
+	// by rtool build), published beside it.
+	SBOM *Artifact `json:"sbom,omitempty"`
+	// Attestation is the artifact's Sigstore bundle (<artifact>.sigstore.json:
+	// a GitHub artifact attestation of its SLSA build provenance), published
+	// beside it by the release workflow.
+	Attestation *Artifact                  `json:"attestation,omitempty"`
+	Extra       map[string]json.RawMessage `json:"-"`
 }
 
 // Yank records why and when a version was withdrawn.
@@ -363,6 +372,12 @@ func (a *Artifact) MarshalJSON() ([]byte, error) {
 	if a.Entries != 0 {
 		w.field("entries", a.Entries)
 	}
+	if a.SBOM != nil {
+		w.field("sbom", a.SBOM)
+	}
+	if a.Attestation != nil {
+		w.field("attestation", a.Attestation)
+	}
 	w.extras(a.Extra)
 	return w.done()
 }
@@ -468,7 +483,7 @@ func (e *RegistryEntry) UnmarshalJSON(data []byte) error {
 func (a *Artifact) UnmarshalJSON(data []byte) error {
 	type plain Artifact
 	var p plain
-	extra, err := splitKnown(data, &p, "download_url", "checksum", "size", "unpacked_size", "entries")
+	extra, err := splitKnown(data, &p, "download_url", "checksum", "size", "unpacked_size", "entries", "sbom", "attestation")
 	if err != nil {
 		return err
 	}
@@ -823,6 +838,14 @@ func (e *indentEncoder) artifact(depth int, a *Artifact) {
 	if a.Entries != 0 {
 		e.key(depth, "entries")
 		e.int(a.Entries)
+	}
+	if a.SBOM != nil {
+		e.key(depth, "sbom")
+		e.artifact(depth+1, a.SBOM)
+	}
+	if a.Attestation != nil {
+		e.key(depth, "attestation")
+		e.artifact(depth+1, a.Attestation)
 	}
 	e.extras(depth, a.Extra)
 	e.close(depth-1, '}')
