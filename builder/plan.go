@@ -35,14 +35,12 @@ func (c *Config) Plan(opts PlanOptions) (reqs []Request, notes []string, err err
 	}
 	dirs := make([]string, 0, len(opts.Names))
 	if opts.All {
-		entries, err := os.ReadDir(opts.RuntimesDir)
+		names, err := schema.RuntimeNames(opts.RuntimesDir)
 		if err != nil {
 			return nil, nil, fmt.Errorf("runtimes: %w", err)
 		}
-		for _, e := range entries {
-			if _, err := os.Stat(filepath.Join(opts.RuntimesDir, e.Name(), "manifest.yaml")); e.IsDir() && err == nil {
-				dirs = append(dirs, filepath.Join(opts.RuntimesDir, e.Name()))
-			}
+		for _, n := range names {
+			dirs = append(dirs, filepath.Join(opts.RuntimesDir, n))
 		}
 		if len(dirs) == 0 {
 			return nil, nil, fmt.Errorf("no runtime (directory with manifest.yaml) in %s", opts.RuntimesDir)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -127,20 +126,9 @@ func Plan(ctx context.Context, opts PlanOptions) ([]PlanItem, error) {
 // ListRuntimes returns the names of the directories under runtimesDir that
 // hold a manifest.yaml, sorted.
 func ListRuntimes(runtimesDir string) ([]string, error) {
-	entries, err := os.ReadDir(runtimesDir)
+	names, err := schema.RuntimeNames(runtimesDir)
 	if err != nil {
 		return nil, fmt.Errorf("list runtimes: %w", err)
-	}
-	var names []string
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(runtimesDir, e.Name(), "manifest.yaml")); err == nil {
-			names = append(names, e.Name())
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
 	}
 	return names, nil
 }

@@ -2,9 +2,12 @@ package schema
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -87,4 +90,27 @@ func ParseManifest(data []byte) (*Manifest, error) {
 		return nil, fmt.Errorf("decode manifest: %w", err)
 	}
 	return &m, nil
+}
+
+// RuntimeNames lists the runtime directories under root: the
+// subdirectories holding a manifest.yaml, sorted, skipping dot-directories
+// (validate reports a manifest hidden in one; nothing builds or releases
+// it).
+func RuntimeNames(root string) ([]string, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(root, e.Name(), ManifestFile)); err == nil {
+			names = append(names, e.Name())
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	return names, nil
 }
