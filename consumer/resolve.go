@@ -7,6 +7,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/joblet/rtool/registrygen"
 	"github.com/joblet/rtool/schema"
 )
 
@@ -248,11 +249,10 @@ func resolveIn(l *Loaded, versions map[string]*schema.RegistryEntry, spec Spec, 
 	if err != nil {
 		return nil, fmt.Errorf("runtime %s@%s for %s in registry %s: %w", spec.Name, pick, platform, l.Where, err)
 	}
-	if err := schema.CheckChecksum(a.Checksum); err != nil {
+	// The registry's rules (Fetch's registrygen.Parse applied them to
+	// every entry already; a registry built in memory meets them here).
+	if err := registrygen.CheckDownload(a.DownloadURL, a.Checksum, a.Size); err != nil {
 		return nil, fmt.Errorf("runtime %s@%s for %s in registry %s: %w", spec.Name, pick, platform, l.Where, err)
-	}
-	if a.Size <= 0 {
-		return nil, fmt.Errorf("runtime %s@%s for %s in registry %s: size %d must be the artifact's byte count", spec.Name, pick, platform, l.Where, a.Size)
 	}
 	if e.Version != "" && e.Version != pick {
 		return nil, fmt.Errorf("registry %s: runtimes.%s[%q].version is %q; it must equal its key", l.Where, spec.Name, pick, e.Version)

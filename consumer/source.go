@@ -28,8 +28,9 @@ const DefaultRegistry = "ehsaniara/joblet-runtimes"
 // <base>/<owner>/<repo>/main/registry.json.
 const DefaultGitHubRawBase = "https://raw.githubusercontent.com"
 
-// MaxRegistrySize bounds a registry.json download.
-const MaxRegistrySize = 64 << 20
+// MaxRegistrySize bounds a registry.json download: registrygen's limit,
+// which registry verify and merge apply too.
+const MaxRegistrySize = registrygen.MaxRegistrySize
 
 // Source is one registry to search: a name for messages and a location as
 // the user wrote it.
@@ -155,7 +156,8 @@ func (s Sources) Fetch(ctx context.Context, src Source) (*Loaded, error) {
 		return nil, fmt.Errorf("failed to fetch registry %s: %w", label, err)
 	}
 	// registrygen.Parse names source:line:column in its errors and rejects
-	// what Joblet's own consumer would.
+	// what Joblet's own consumer would, and whatever registry verify and
+	// merge refuse (registrygen.Check), so all three agree on a registry.
 	reg, err := registrygen.Parse(data, where)
 	if err != nil {
 		return nil, err
@@ -356,7 +358,9 @@ func PickSources(registryFlags []string, configPath string) ([]Source, error) {
 //
 // A registry on local disk may also name local files: file:///path,
 // absolute paths, and paths relative to its directory; http(s) URLs stay
-// URLs; another scheme followed by // is refused.
+// URLs; another scheme followed by // is refused. (A registry read by
+// Fetch names only http(s) URLs and relative paths: registrygen.Parse
+// refuses the rest, as registry verify does.)
 func (l *Loaded) resolveURL(ref string) (string, error) {
 	if ref == "" {
 		return "", fmt.Errorf("download_url is empty")

@@ -1,9 +1,7 @@
 package registrygen
 
 import (
-	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,9 +25,9 @@ type Document struct {
 
 // LoadDocument is Load keeping what Document.Position needs.
 func LoadDocument(path string) (*Document, error) {
-	data, err := os.ReadFile(path)
+	data, err := readRegistry(path, MaxRegistrySize)
 	if err != nil {
-		return nil, fmt.Errorf("registry: %w", err)
+		return nil, err
 	}
 	p := newParser(data, path, false)
 	p.shared = true
@@ -126,7 +124,7 @@ func (d *Document) locate(runtimes []string) {
 		}
 	}
 	p := newParser(d.data, d.Source, true)
-	p.sequential, p.only = true, want
+	p.sequential, p.only, p.rules, p.maxSize = true, want, false, 0
 	if _, err := p.run(); err != nil {
 		return // the document parsed before; cannot happen
 	}

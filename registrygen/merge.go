@@ -132,7 +132,10 @@ func (e *ConflictError) Error() string {
 //     the earlier is kept; forced records are united;
 //   - unknown keys are united; registry-level unknown keys in base win;
 //   - updated_at changes only when something changed, to the latest of
-//     base's and incoming's updated_at and the times of what changed.
+//     base's and incoming's updated_at and the times of what changed;
+//   - the result keeps the rules every reader applies (Check): a base that
+//     breaks them is refused with its problems listed, never rewritten,
+//     and so is a merge whose added or changed entries would break them.
 func Merge(base, incoming *schema.Registry, opts MergeOptions) (*schema.Registry, Changes, error) {
 	if base == nil {
 		base = New()
@@ -153,6 +156,13 @@ func Merge(base, incoming *schema.Registry, opts MergeOptions) (*schema.Registry
 	if incoming.Version != "" && incoming.Version != schema.RegistryFormatVersion {
 		return nil, nil, fmt.Errorf("incoming registry has format version %q; only %q can be merged", incoming.Version, schema.RegistryFormatVersion)
 	}
+	// The rules every reader applies (Check): a base that breaks them is
+	// not rewritten. Incoming may leave fields empty (they claim nothing),
+	// so it is checked as merged, below.
+	if errs := checkRuntimes(base); len(errs) > 0 {
+		return nil, nil, fmt.Errorf("the base registry breaks rules that registry verify and runtime install apply too, so it is not rewritten; fix these first:\n%w", errs)
+	}
+
 	m := &merger{opts: opts}
 	extraCloned := false
 	for _, k := range sortedKeys(incoming.Extra) {
@@ -169,9 +179,6 @@ func Merge(base, incoming *schema.Registry, opts MergeOptions) (*schema.Registry
 		}
 	}
 	for _, name := range sortedKeys(incoming.Runtimes) {
-		if err := schema.CheckName(name); err != nil {
-			return nil, nil, fmt.Errorf("incoming registry: %w", err)
-		}
 		inVersions := incoming.Runtimes[name]
 		baseVersions := base.Runtimes[name]
 		var outVersions map[string]*schema.RegistryEntry
@@ -187,12 +194,6 @@ func Merge(base, incoming *schema.Registry, opts MergeOptions) (*schema.Registry
 			in := inVersions[v]
 			if in == nil {
 				continue
-			}
-			if err := schema.CheckVersion(v); err != nil {
-				return nil, nil, fmt.Errorf("incoming registry: runtime %s: %w", name, err)
-			}
-			if in.Version != v {
-				return nil, nil, fmt.Errorf("incoming registry: %s@%s: entry says version %q", name, v, in.Version)
 			}
 			b := baseVersions[v]
 			if b == nil {
@@ -220,6 +221,18 @@ func Merge(base, incoming *schema.Registry, opts MergeOptions) (*schema.Registry
 	}
 	if len(m.conflicts) > 0 {
 		return nil, nil, &ConflictError{Conflicts: m.conflicts}
+	}
+	// What incoming added or changed must keep the rules too, as merged
+	// (a --force replacement of platforms can leave an artifact for a
+	// platform no longer listed).
+	var touched []Ref
+	for _, c := range m.changes {
+		if c.Name != "" && (len(touched) == 0 || touched[len(touched)-1] != Ref{Name: c.Name, Version: c.Version}) {
+			touched = append(touched, Ref{Name: c.Name, Version: c.Version})
+		}
+	}
+	if errs := checkEntries(out, touched); len(errs) > 0 {
+		return nil, nil, fmt.Errorf("the merged registry would break rules that registry verify and runtime install apply; nothing was merged:\n%w", errs)
 	}
 	if len(m.changes) == 0 {
 		if out.UpdatedAt == "" {

@@ -316,15 +316,40 @@ func TestVerify(t *testing.T) {
   }
 }
 `
-	doc, err := ParseDocument([]byte(bad), "bad.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Verify of the registry built in memory (not through Parse, which
+	// refuses it) finds every problem, each located through the Document.
+	doc := unchecked(t, bad, "bad.json")
 	rep, err = Verify(ctx, doc.Registry, VerifyOptions{Document: doc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "verify_problems.txt", []byte(rep.Problems.Error()+"\n"))
+	// Parse (so registry verify, merge and the consumer) refuses the file
+	// with the same problems, but for the entry still waiting for its
+	// top-level download, which only Verify refuses (not publishable yet).
+	_, perr := ParseDocument([]byte(bad), "bad.json")
+	var want []string
+	for _, p := range rep.Problems {
+		if !strings.Contains(p.Msg, "no top-level download yet") {
+			want = append(want, p.Error())
+		}
+	}
+	if perr == nil || perr.Error() != strings.Join(want, "\n") {
+		t.Errorf("Parse: %v\nwant the problems Verify found but the pending entry:\n%s", perr, strings.Join(want, "\n"))
+	}
+}
+
+// unchecked parses data without the rules Check applies, as a registry
+// built in memory can be.
+func unchecked(t *testing.T, data, source string) *Document {
+	t.Helper()
+	p := newParser([]byte(data), source, false)
+	p.rules = false
+	r, err := p.run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Document{Registry: r, Source: source, data: []byte(data)}
 }
 
 func TestVerifyRehashesArtifacts(t *testing.T) {
@@ -442,10 +467,8 @@ func TestVerifyCapsProblems(t *testing.T) {
 			e.Size = -1
 		}
 	}
-	doc, err := ParseDocument(encode(t, r), "big.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := encode(t, r)
+	doc := unchecked(t, string(data), "big.json")
 	rep, err := Verify(context.Background(), doc.Registry, VerifyOptions{Document: doc})
 	if err != nil {
 		t.Fatal(err)
@@ -457,6 +480,10 @@ func TestVerifyCapsProblems(t *testing.T) {
 		if p.Line == 0 || i > 0 && p.Line < rep.Problems[i-1].Line {
 			t.Fatalf("problem %d not located in file order: %v", i, p)
 		}
+	}
+	// Parse refuses the file with the same capped, located list.
+	if _, err := Parse(data, "big.json"); err == nil || err.Error() != rep.Problems.Error() {
+		t.Errorf("Parse: %v\nwant what Verify found", err)
 	}
 }
 

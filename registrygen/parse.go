@@ -14,9 +14,6 @@ import (
 // maxErrors bounds how many problems one load reports.
 const maxErrors = 100
 
-// maxDepth bounds nesting inside unknown values, as encoding/json does.
-const maxDepth = 10000
-
 // New returns an empty registry in the current format.
 func New() *schema.Registry {
 	return &schema.Registry{
@@ -25,28 +22,57 @@ func New() *schema.Registry {
 	}
 }
 
-// Load reads and checks registry.json. Every error names path:line:column.
+// Load reads and checks registry.json (see Parse). Every error names
+// path:line:column.
 func Load(path string) (*schema.Registry, error) {
-	data, err := os.ReadFile(path)
+	return load(path, MaxRegistrySize)
+}
+
+// load is Load with a size limit (0: none, for benchmarks).
+func load(path string, limit int) (*schema.Registry, error) {
+	data, err := readRegistry(path, limit)
 	if err != nil {
-		return nil, fmt.Errorf("registry: %w", err)
+		return nil, err
 	}
 	// Nothing else sees data, so strings can share its memory instead of
 	// copying every URL and checksum.
 	p := newParser(data, path, false)
-	p.shared = true
+	p.shared, p.maxSize = true, limit
 	return p.run()
+}
+
+// readRegistry reads a registry file, refusing one over limit bytes
+// (0: no limit) before reading it (the parser checks the bytes read
+// again, for a file that grew meanwhile).
+func readRegistry(path string, limit int) ([]byte, error) {
+	if fi, err := os.Stat(path); err == nil && limit > 0 && fi.Mode().IsRegular() && fi.Size() > int64(limit) {
+		return nil, &Error{Source: path, Msg: tooLarge(int(min(fi.Size(), 1<<62)), limit)}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	return data, nil
+}
+
+// tooLarge says that a registry of n bytes is over limit.
+func tooLarge(n, limit int) string {
+	return fmt.Sprintf("registry is %d bytes; the limit is %d bytes (%d MiB), which every reader applies (registry verify, merge, runtime install)", n, limit, limit>>20)
 }
 
 // Parse decodes and checks a registry; source names the bytes in errors.
 //
 // It rejects what Joblet's consumer would reject (malformed JSON, a wrong
-// type anywhere, registry version other than "1") and what would make the
-// registry ambiguous: a version key that is not a semantic version, an
+// type anywhere, registry version other than "1"), what would make the
+// registry ambiguous (a version key that is not a semantic version, an
 // entry whose version differs from its key, a malformed checksum, a
-// timestamp that is not RFC 3339 UTC, a duplicate key. Syntax errors stop
-// at the first; other problems are all reported (as Errors). Unknown keys
-// are kept at every level.
+// timestamp that is not RFC 3339 UTC, a duplicate key), input over the
+// limits (MaxRegistrySize, MaxDepth, MaxKeyBytes, MaxStringBytes) and,
+// once it parsed, whatever Check finds: every reader of a registry
+// (verify, merge, add, yank, release, the consumer) loads it through here,
+// so they accept and refuse the same registries. Syntax errors and limits
+// stop at the first; other problems are all reported (as Errors), each at
+// source:line:column. Unknown keys are kept at every level.
 func Parse(data []byte, source string) (*schema.Registry, error) {
 	p := newParser(data, source, false)
 	return p.run()

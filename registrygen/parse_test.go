@@ -103,7 +103,7 @@ const registryWithEverything = `{
         "description": "tab\there \"quoted\" back\\slash caf\u00e9 日本 \u2028",
         "download_url": "https://example.com/zeta-1.0.0.tar.gz",
         "checksum": "sha256:0000000000000000000000000000000000000000000000000000000000000000",
-        "size": 0,
+        "size": 10,
         "platforms": [],
         "yanked": {"reason": "broken", "date": "2026-01-03T00:00:00Z", "by": "ops"},
         "x-entry": true
@@ -272,6 +272,19 @@ func TestParseErrorsHaveLocations(t *testing.T) {
 		{"yank date not RFC 3339", one("1.0.0", entryJSON(`, "yanked": {"reason": "r", "date": "yesterday"}`))},
 		{"forced is an object", one("1.0.0", entryJSON(`, "forced": {}`))},
 		{"several problems", registryJSON(`    "py": {"1.0": ` + entryJSON(`, "size": "x"`) + `, "2.0.0": ` + entryJSON("") + `}`)},
+		// limits (MaxDepth, MaxKeyBytes, MaxStringBytes)
+		{"nested 33 levels", `{"version": "1", "_x": ` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}`},
+		{"nested 10000 levels in a known field", one("1.0.0", strings.Replace(entryJSON(""), `"size": 1`, `"size": `+strings.Repeat("[", 10000)+strings.Repeat("]", 10000), 1))},
+		{"key too long", `{"version": "1", "` + strings.Repeat("k", MaxKeyBytes+1) + `": 1}`},
+		{"string too long", `{"version": "1", "_c": "` + strings.Repeat("s", MaxStringBytes+1) + `"}`},
+		{"escaped string too long", `{"version": "1", "_c": "\u00e9` + strings.Repeat("s", MaxStringBytes-5) + `"}`},
+		// the rules of Check, which every reader applies
+		{"size 0", one("1.0.0", strings.Replace(entryJSON(""), `"size": 1`, `"size": 0`, 1))},
+		{"size null", one("1.0.0", strings.Replace(entryJSON(""), `"size": 1`, `"size": null`, 1))},
+		{"artifact size 0", one("1.0.0", entryJSON(`, "artifacts": {"debian-amd64": {"download_url": "https://e.com/a", "checksum": "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "size": 0}}`))},
+		{"download_url absolute path", one("1.0.0", strings.Replace(entryJSON(""), `https://e.com/x.tar.gz`, `/srv/x.tar.gz`, 1))},
+		{"artifact for an unlisted platform", one("1.0.0", entryJSON(`, "artifacts": {"ubuntu-arm64": {"download_url": "https://e.com/a", "checksum": "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "size": 1}}`))},
+		{"bad runtime name", registryJSON(`    "Py": {}`)},
 	}
 	var out strings.Builder
 	for _, c := range cases {

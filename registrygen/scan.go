@@ -34,8 +34,14 @@ type parser struct {
 	intern  map[string]string
 	offsets map[string]int  // nil unless positions are kept
 	only    map[string]bool // with offsets: record only these runtimes (nil: all)
-	depth   int
-	shared  bool // strings may point into data (Load's private buffer)
+	depth   int             // nesting inside values skipped by skipValue (see enter)
+	shared  bool            // strings may point into data (Load's private buffer)
+	// rules applies Check to a registry that parsed without problems and
+	// locates what it finds (off for Document's position passes).
+	rules bool
+	// maxSize refuses larger input (MaxRegistrySize; 0 = no limit, for
+	// benchmarks of registries beyond the limit).
+	maxSize int
 	// sequential disables parsing runtimes on several goroutines, which
 	// is used from parallelMin bytes on.
 	sequential  bool
@@ -48,7 +54,8 @@ type parser struct {
 }
 
 func newParser(data []byte, source string, keepOffsets bool) *parser {
-	p := &parser{data: data, source: source, intern: map[string]string{}, parallelMin: parallelMinBytes}
+	p := &parser{data: data, source: source, intern: map[string]string{}, parallelMin: parallelMinBytes,
+		rules: true, maxSize: MaxRegistrySize}
 	if keepOffsets {
 		p.offsets = map[string]int{}
 	}
@@ -63,7 +70,7 @@ func (p *parser) run() (r *schema.Registry, err error) {
 				// A worker's runtime may hold an earlier syntax error than
 				// the one found here: only one goroutine knows the first.
 				q := newParser(p.data, p.source, p.offsets != nil)
-				q.shared, q.sequential = p.shared, true
+				q.shared, q.sequential, q.rules, q.maxSize, q.only = p.shared, true, p.rules, p.maxSize, p.only
 				r, err = q.run()
 				return
 			}
@@ -74,6 +81,9 @@ func (p *parser) run() (r *schema.Registry, err error) {
 			r, err = nil, f.err
 		}
 	}()
+	if p.maxSize > 0 && len(p.data) > p.maxSize {
+		return nil, &Error{Source: p.source, Msg: tooLarge(len(p.data), p.maxSize)}
+	}
 	r = p.registry()
 	p.ws()
 	if p.i < len(p.data) {
@@ -90,6 +100,12 @@ func (p *parser) run() (r *schema.Registry, err error) {
 			p.errs = append(p.errs, &Error{Source: p.source, Msg: fmt.Sprintf("and %d more problems", p.dropped)})
 		}
 		return nil, p.errs
+	}
+	if p.rules {
+		if errs, more := check(r, false, p.source); len(errs) > 0 {
+			(&Document{Registry: r, Source: p.source, data: p.data}).setPositions(errs)
+			return nil, withMore(errs, p.source, more)
+		}
 	}
 	return r, nil
 }
@@ -292,6 +308,9 @@ func (p *parser) key() (string, int) {
 		p.fail(p.i, "unexpected %s, expected a quoted member name", p.describeAt(p.i))
 	}
 	k := p.str(true)
+	if len(k) > MaxKeyBytes {
+		p.fail(off, "member name of %d bytes (%s...); the limit is %d bytes", len(k), snippet(k), MaxKeyBytes)
+	}
 	p.expect(':', "':' after member name")
 	return k, off
 }
@@ -360,10 +379,34 @@ func (p *parser) str(intern bool) string {
 	start := p.i
 	j := start + 1 + plainPrefix(p.data[start+1:])
 	if j < len(p.data) && p.data[j] == '"' {
+		if j-start-1 > MaxStringBytes {
+			p.stringTooLong(start, j-start-1)
+		}
 		p.i = j + 1
 		return p.makeString(p.data[start+1:j], intern)
 	}
 	return p.strSlow(start)
+}
+
+// stringTooLong stops at a string of n bytes (as written) over the limit.
+func (p *parser) stringTooLong(start, n int) {
+	p.fail(start, "string of %d bytes (%s...); the limit is %d bytes", n, snippet(string(p.data[start+1:start+1+40])), MaxStringBytes)
+}
+
+// literal is a number literal for a message, cut after 40 bytes.
+func literal(b []byte) string {
+	if len(b) > 40 {
+		return string(b[:40]) + "..."
+	}
+	return string(b)
+}
+
+// snippet is the start of s for a message.
+func snippet(s string) string {
+	if len(s) > 40 {
+		s = s[:40]
+	}
+	return strconv.Quote(s)
 }
 
 // makeString turns bytes of the input into a string: interned, shared
@@ -397,6 +440,9 @@ func (p *parser) strSlow(start int) string {
 		c := p.data[p.i]
 		switch {
 		case c == '"':
+			if p.i-start-1 > MaxStringBytes {
+				p.stringTooLong(start, p.i-start-1)
+			}
 			p.i++
 			var s string
 			if err := json.Unmarshal(p.data[start:p.i], &s); err != nil {
@@ -528,10 +574,13 @@ func (p *parser) skipValue() (start, end int) {
 	return start, p.i
 }
 
+// enter counts one more level of an object or array that skipValue
+// reads. The path holds one segment per level above it (the registry
+// object is level 1), so the value's level is len(p.path)+p.depth.
 func (p *parser) enter(off int) {
 	p.depth++
-	if p.depth > maxDepth {
-		p.fail(off, "values nested deeper than %d levels", maxDepth)
+	if level := len(p.path) + p.depth; level > MaxDepth {
+		p.fail(off, "objects and arrays nested %d levels deep; the limit is %d (canonical output indents every level, so the written file would grow with the square of the depth)", level, MaxDepth)
 	}
 }
 
@@ -588,7 +637,7 @@ func (p *parser) intValue() int64 {
 		start, end, integer := p.number()
 		lit := p.data[start:end]
 		if !integer {
-			p.problem(off, nil, "must be an integer, found %s (Joblet rejects the whole registry on a non-integer)", lit)
+			p.problem(off, nil, "must be an integer, found %s (Joblet rejects the whole registry on a non-integer)", literal(lit))
 			return 0
 		}
 		if len(lit) <= 18 && lit[0] != '-' {
@@ -600,7 +649,7 @@ func (p *parser) intValue() int64 {
 		}
 		v, err := strconv.ParseInt(string(lit), 10, 64)
 		if err != nil {
-			p.problem(off, nil, "integer %s is out of range", lit)
+			p.problem(off, nil, "integer %s is out of range", literal(lit))
 			return 0
 		}
 		return v
@@ -614,8 +663,10 @@ func (p *parser) intValue() int64 {
 
 // extra stores an unknown member, rejecting duplicates.
 func (p *parser) extra(m *map[string]json.RawMessage, key string, keyOff int) {
+	p.push(key) // for nesting levels (enter) and messages
+	defer p.pop()
 	if _, dup := (*m)[key]; dup {
-		p.problem(keyOff, []string{key}, "duplicate key %q", key)
+		p.problem(keyOff, nil, "duplicate key %q", key)
 		p.skipValue()
 		return
 	}

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/joblet/rtool/schema"
 )
@@ -37,35 +36,30 @@ type VerifyReport struct {
 // OK reports whether no problem was found.
 func (r *VerifyReport) OK() bool { return len(r.Problems) == 0 }
 
-// Verify checks a registry's schema and consistency: format version,
-// timestamps, runtime names, version keys and entries, checksum format,
-// absolute http(s) URLs, non-negative sizes, valid platforms, artifacts
-// only for declared platforms, yank reasons, a top-level download on every
-// entry; with ArtifactsDir it re-hashes local files. The error is for I/O
+// Verify checks that a registry may be published: the rules of Check
+// (which Load and Parse already apply, so a loaded registry meets them
+// and a registry built in memory is checked here), and that every entry
+// has its top-level download (Joblet installs nothing else; see Pending);
+// with ArtifactsDir it re-hashes local files. The error is for I/O
 // failures; findings are in the report.
 func Verify(ctx context.Context, r *schema.Registry, opts VerifyOptions) (*VerifyReport, error) {
 	v := &verifier{opts: opts, rep: &VerifyReport{Problems: Errors{}, Checked: []string{}, Missing: []string{}}, hashed: map[string]*EntryFile{}}
 	if v.opts.Source == "" && opts.Document != nil {
 		v.opts.Source = opts.Document.Source
 	}
-	if r.Version != schema.RegistryFormatVersion {
-		v.problem(jsonPath("version"), "registry format version is %q; Joblet reads only %q", r.Version, schema.RegistryFormatVersion)
-	}
-	if err := CheckTime(r.UpdatedAt); err != nil {
-		v.problem(jsonPath("updated_at"), "%v", err)
-	}
-	for _, name := range sortedKeys(r.Runtimes) {
-		rp := jsonPath("runtimes", name)
-		if err := schema.CheckName(name); err != nil {
-			v.problem(rp, "%v", err)
-		}
-		versions := r.Runtimes[name]
-		for _, ver := range schema.SortedVersions(versions) {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			if err := v.entry(ctx, name, ver, versions[ver]); err != nil {
-				return nil, err
+	checkRegistry(r, true, v.problem)
+	if opts.ArtifactsDir != "" {
+		for _, name := range sortedKeys(r.Runtimes) {
+			versions := r.Runtimes[name]
+			for _, ver := range schema.SortedVersions(versions) {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				if e := versions[ver]; e != nil {
+					if err := v.rehashEntry(ctx, name, ver, e); err != nil {
+						return nil, err
+					}
+				}
 			}
 		}
 	}
@@ -95,120 +89,26 @@ func (v *verifier) problem(path, format string, a ...any) {
 	v.rep.Problems = append(v.rep.Problems, &Error{Source: v.opts.Source, Path: path, Msg: fmt.Sprintf(format, a...)})
 }
 
-func (v *verifier) entry(ctx context.Context, name, ver string, e *schema.RegistryEntry) error {
+// rehashEntry re-hashes the local copies of one entry's downloads.
+func (v *verifier) rehashEntry(ctx context.Context, name, ver string, e *schema.RegistryEntry) error {
 	ep := jsonPath("runtimes", name, ver)
-	if err := schema.CheckVersion(ver); err != nil {
-		v.problem(ep, "version key: %v", err)
-	}
-	if e == nil {
-		v.problem(ep, "version entry is null")
-		return nil
-	}
-	if e.Version != ver {
-		v.problem(ep+jsonPath("version"), "entry says version %q but is listed under %q", e.Version, ver)
-	}
-	for i, p := range e.Platforms {
-		if _, err := schema.ParsePlatform(p); err != nil {
-			v.problem(ep+fmt.Sprintf(".platforms[%d]", i), "%v", err)
-		} else if slices.Contains(e.Platforms[:i], p) {
-			v.problem(ep+fmt.Sprintf(".platforms[%d]", i), "platform %s is listed twice", p)
-		}
-	}
-	if e.Checksum == "" && len(e.Artifacts) > 0 {
-		primary := "the first of platforms"
-		if len(e.Platforms) > 0 {
-			primary = e.Platforms[0]
-		}
-		v.problem(ep, "no top-level download yet (Joblet installs from download_url): merge the fragment with the %s artifact", primary)
-	} else {
-		v.file(ep, e.DownloadURL, e.Checksum, e.Size)
-	}
-	if e.ReleasedAt != "" {
-		if err := CheckTime(e.ReleasedAt); err != nil {
-			v.problem(ep+jsonPath("released_at"), "%v", err)
-		}
+	v.tag = name + "@" + ver
+	if err := v.rehash(ctx, ep, e.DownloadURL, e.Checksum, e.Size, 0, 0); err != nil {
+		return err
 	}
 	if sp := e.SourcePackage; sp != nil {
-		v.file(ep+jsonPath(schema.SourcePackageForced), sp.DownloadURL, sp.Checksum, sp.Size)
-	}
-	for _, p := range sortedKeys(e.Artifacts) {
-		ap := ep + jsonPath("artifacts", p)
-		a := e.Artifacts[p]
-		if a == nil {
-			v.problem(ap, "artifact is null")
-			continue
-		}
-		if _, err := schema.ParsePlatform(p); err != nil {
-			v.problem(ap, "%v", err)
-		} else if !slices.Contains(e.Platforms, p) {
-			v.problem(ap, "artifact for %s, which is not in the entry's platforms %v; add it there or drop the artifact", p, e.Platforms)
-		}
-		v.file(ap, a.DownloadURL, a.Checksum, a.Size)
-		if a.UnpackedSize < 0 {
-			v.problem(ap+jsonPath("unpacked_size"), "unpacked_size %d is negative", a.UnpackedSize)
-		}
-		if a.Entries < 0 {
-			v.problem(ap+jsonPath("entries"), "entries %d is negative", a.Entries)
-		}
-	}
-	if y := e.Yanked; y != nil {
-		if y.Reason == "" {
-			v.problem(ep+jsonPath("yanked", "reason"), "a yank needs a reason")
-		}
-		if err := CheckTime(y.Date); err != nil {
-			v.problem(ep+jsonPath("yanked", "date"), "%v", err)
-		}
-	}
-	for i, f := range e.Forced {
-		fp := ep + fmt.Sprintf(".forced[%d]", i)
-		if err := CheckTime(f.Date); err != nil {
-			v.problem(fp, "%v", err)
-		}
-		for _, c := range []string{f.OldChecksum, f.NewChecksum} {
-			if err := schema.CheckChecksum(c); err != nil {
-				v.problem(fp, "%v", err)
-			}
-		}
-		if f.Platform == schema.SourcePackageForced {
-			if e.SourcePackage == nil {
-				v.problem(fp, "forced change of the source package, but the entry has no source_package")
-			}
-		} else if f.Platform != "" && e.Artifacts[f.Platform] == nil {
-			v.problem(fp, "forced change for platform %s, which has no artifact", f.Platform)
-		}
-	}
-	if v.opts.ArtifactsDir != "" {
-		v.tag = name + "@" + ver
-		if err := v.rehash(ctx, ep, e.DownloadURL, e.Checksum, e.Size, 0, 0); err != nil {
+		if err := v.rehash(ctx, ep+jsonPath(schema.SourcePackageForced), sp.DownloadURL, sp.Checksum, sp.Size, 0, 0); err != nil {
 			return err
 		}
-		if sp := e.SourcePackage; sp != nil {
-			if err := v.rehash(ctx, ep+jsonPath(schema.SourcePackageForced), sp.DownloadURL, sp.Checksum, sp.Size, 0, 0); err != nil {
+	}
+	for _, p := range sortedKeys(e.Artifacts) {
+		if a := e.Artifacts[p]; a != nil {
+			if err := v.rehash(ctx, ep+jsonPath("artifacts", p), a.DownloadURL, a.Checksum, a.Size, a.UnpackedSize, a.Entries); err != nil {
 				return err
-			}
-		}
-		for _, p := range sortedKeys(e.Artifacts) {
-			if a := e.Artifacts[p]; a != nil {
-				if err := v.rehash(ctx, ep+jsonPath("artifacts", p), a.DownloadURL, a.Checksum, a.Size, a.UnpackedSize, a.Entries); err != nil {
-					return err
-				}
 			}
 		}
 	}
 	return nil
-}
-
-// file checks one download's URL, checksum and size fields.
-func (v *verifier) file(at, u, checksum string, size int64) {
-	if err := schema.CheckChecksum(checksum); err != nil {
-		v.problem(at+jsonPath("checksum"), "%v", err)
-	}
-	if err := CheckURL(u); err != nil {
-		v.problem(at+jsonPath("download_url"), "%v", err)
-	}
-	if size < 0 {
-		v.problem(at+jsonPath("size"), "size %d is negative", size)
-	}
 }
 
 // rehash compares a local copy of a download with its registry fields.

@@ -10,8 +10,19 @@ import (
 	"github.com/joblet/rtool/schema"
 )
 
-// Encode returns the canonical bytes of r (see schema.EncodeRegistry).
+// Encode returns the canonical bytes of r (see schema.EncodeRegistry),
+// refusing a registry over MaxRegistrySize: every reader refuses it, so
+// neither merge nor a release may write it.
 func Encode(r *schema.Registry) ([]byte, error) {
+	data, err := encodeAny(r)
+	if err == nil && len(data) > MaxRegistrySize {
+		return nil, fmt.Errorf("the registry would be %d bytes; the limit is %d bytes (%d MiB), which every reader applies (registry verify, merge, runtime install); split the runtimes between registries (rtool runtime install searches several in order)", len(data), MaxRegistrySize, MaxRegistrySize>>20)
+	}
+	return data, err
+}
+
+// encodeAny is Encode without the size limit.
+func encodeAny(r *schema.Registry) ([]byte, error) {
 	return schema.AppendRegistry(make([]byte, 0, encodedSizeHint(r)), r)
 }
 
