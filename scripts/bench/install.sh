@@ -22,7 +22,10 @@ mkdir -p "$BENCH_DIR"
 art="$BENCH_DIR/bench-1.0.0-debian-amd64.tar.gz"
 reg="$BENCH_DIR/registry.json"
 
-if [ ! -s "$art" ] || [ ! -s "$reg" ]; then
+# A registry names its artifact relative to itself (registry verify and
+# runtime install refuse absolute paths); one kept from an older run that
+# names the absolute path is written again.
+if [ ! -s "$art" ] || [ ! -s "$reg" ] || grep -q '"download_url": "/' "$reg"; then
 	echo "install.sh: building the benchmark artifact in $BENCH_DIR" >&2
 	tree="$BENCH_DIR/tree"
 	rm -rf "$tree"
@@ -57,13 +60,13 @@ YML
       "1.0.0": {
         "version": "1.0.0",
         "description": "large runtime for the install benchmark",
-        "download_url": "$art",
+        "download_url": "$(basename "$art")",
         "checksum": "sha256:$sum",
         "size": $size,
         "platforms": ["debian-amd64"],
         "artifacts": {
           "debian-amd64": {
-            "download_url": "$art",
+            "download_url": "$(basename "$art")",
             "checksum": "sha256:$sum",
             "size": $size,
             "unpacked_size": $unpacked,
