@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/joblet/rtool/schema"
 )
@@ -23,11 +24,33 @@ func DefaultRunners() map[string]string {
 	}
 }
 
-// bulkTagRE matches a bulk release tag (vX.Y.Z), which releases everything.
-var bulkTagRE = regexp.MustCompile(`^v\d+\.\d+\.\d+$`)
+// BulkTagPrefix starts a bulk runtime release tag: runtimes-YYYY.MM.DD,
+// or runtimes-YYYY.MM.DD.N for another one the same day. It can never be a
+// Go module version, so vX.Y.Z tags stay rtool's own releases (go install
+// github.com/joblet/rtool/cmd/rtool@vX.Y.Z).
+const BulkTagPrefix = "runtimes-"
 
-// IsBulkTag reports whether tag is a vX.Y.Z bulk release tag.
-func IsBulkTag(tag string) bool { return bulkTagRE.MatchString(tag) }
+// bulkTagRE matches a bulk release tag, which releases every runtime.
+var bulkTagRE = regexp.MustCompile(`^runtimes-(\d{4}\.\d{2}\.\d{2})(\.[1-9]\d*)?$`)
+
+// moduleTagRE matches a Go module version tag, rtool's own release.
+var moduleTagRE = regexp.MustCompile(`^v\d+\.\d+\.\d+`)
+
+// IsBulkTag reports whether tag is a runtimes-YYYY.MM.DD[.N] bulk release
+// tag with a real date.
+func IsBulkTag(tag string) bool { return checkBulkTag(tag) == nil }
+
+// checkBulkTag says what is wrong with a tag that starts with BulkTagPrefix.
+func checkBulkTag(tag string) error {
+	m := bulkTagRE.FindStringSubmatch(tag)
+	if m == nil {
+		return fmt.Errorf("bulk tag %q: want %sYYYY.MM.DD or %sYYYY.MM.DD.N, such as %s%s", tag, BulkTagPrefix, BulkTagPrefix, BulkTagPrefix, "2026.01.31")
+	}
+	if _, err := time.Parse("2006.01.02", m[1]); err != nil {
+		return fmt.Errorf("bulk tag %q: %s is not a date (YYYY.MM.DD)", tag, m[1])
+	}
+	return nil
+}
 
 // PlanOptions selects what to build. Exactly one of Since, Tag and All.
 type PlanOptions struct {
@@ -37,7 +60,8 @@ type PlanOptions struct {
 	Git Git
 	// Since plans every runtime with a file changed between REF and HEAD.
 	Since string
-	// Tag plans the runtime of a name@X.Y.Z tag, or every runtime for vX.Y.Z.
+	// Tag plans the runtime of a name@X.Y.Z tag, or every runtime for a
+	// bulk tag runtimes-YYYY.MM.DD[.N].
 	Tag string
 	// All plans every runtime.
 	All bool
@@ -72,16 +96,24 @@ func Plan(ctx context.Context, opts PlanOptions) ([]PlanItem, error) {
 	var names []string
 	wantVersion := map[string]string{}
 	switch {
-	case opts.All || IsBulkTag(opts.Tag):
+	case strings.HasPrefix(opts.Tag, BulkTagPrefix):
+		if err := checkBulkTag(opts.Tag); err != nil {
+			return nil, fmt.Errorf("plan: %w", err)
+		}
+		fallthrough
+	case opts.All:
 		all, err := ListRuntimes(opts.RuntimesDir)
 		if err != nil {
 			return nil, err
 		}
 		names = all
 	case opts.Tag != "":
+		if moduleTagRE.MatchString(opts.Tag) {
+			return nil, fmt.Errorf("plan: tag %s is an rtool release (a Go module version), not a runtime release; tag NAME@X.Y.Z for one runtime or %sYYYY.MM.DD for every runtime", opts.Tag, BulkTagPrefix)
+		}
 		tag, err := schema.ParseTag(opts.Tag)
 		if err != nil {
-			return nil, fmt.Errorf("plan: %w (or vX.Y.Z for every runtime)", err)
+			return nil, fmt.Errorf("plan: %w (or %sYYYY.MM.DD for every runtime)", err, BulkTagPrefix)
 		}
 		names = []string{tag.Name}
 		wantVersion[tag.Name] = tag.Version

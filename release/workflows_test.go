@@ -14,12 +14,19 @@ import (
 
 const workflowsDir = "../.github/workflows"
 
-// findActionlint looks on PATH, then where `go install` puts it ($GOBIN,
-// $(go env GOPATH)/bin), since scripts/setup-host.sh installs it with go
-// install and that directory is often not on PATH.
+// findActionlint finds actionlint (see findGoTool).
 func findActionlint(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("actionlint"); err == nil {
+	return findGoTool(t, "actionlint", "github.com/rhysd/actionlint/cmd/actionlint@v1.7.7")
+}
+
+// findGoTool looks for the command name on PATH, then where `go install`
+// puts it ($GOBIN, $(go env GOPATH)/bin), since scripts/setup-host.sh
+// installs these tools with go install and that directory is often not on
+// PATH. Missing, it skips the test (fails it in CI) naming the install.
+func findGoTool(t *testing.T, name, pkg string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
 	var dirs []string
@@ -38,12 +45,12 @@ func findActionlint(t *testing.T) string {
 		}
 	}
 	for _, d := range dirs {
-		p := filepath.Join(d, "actionlint")
+		p := filepath.Join(d, name)
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
 			return p
 		}
 	}
-	testenv.Require(t, false, "test needs actionlint (go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7)")
+	testenv.Require(t, false, "test needs "+name+" (go install "+pkg+", which scripts/setup-host.sh runs)")
 	return ""
 }
 
@@ -70,9 +77,10 @@ type workflow struct {
 			CancelInProgress bool   `yaml:"cancel-in-progress"`
 		} `yaml:"concurrency"`
 		Steps []struct {
-			Name string `yaml:"name"`
-			Uses string `yaml:"uses"`
-			Run  string `yaml:"run"`
+			Name string            `yaml:"name"`
+			Uses string            `yaml:"uses"`
+			Run  string            `yaml:"run"`
+			With map[string]string `yaml:"with"`
 		} `yaml:"steps"`
 	} `yaml:"jobs"`
 }
@@ -96,7 +104,8 @@ func TestWorkflowsPolicy(t *testing.T) {
 	triggers := map[string]string{
 		"validate.yml":        "pull_request",
 		"release-runtime.yml": `push tags *@*.*.*`,
-		"release-all.yml":     `push tags v*.*.*`,
+		"release-all.yml":     `push tags runtimes-*`,
+		"release-rtool.yml":   `push tags v*.*.*`,
 	}
 	// rtool commands that write their own step summary
 	summarized := regexp.MustCompile(`bin/rtool (validate|plan|publish|release)\b`)
@@ -116,10 +125,13 @@ func TestWorkflowsPolicy(t *testing.T) {
 				t.Errorf("top-level permissions %v, want contents: read only", w.Permissions)
 			}
 			for jobName, job := range w.Jobs {
-				writesRegistry := false
+				writesRegistry, releasesRtool := false, false
 				for _, s := range job.Steps {
 					if strings.Contains(s.Run, "rtool publish") {
 						writesRegistry = true
+					}
+					if strings.HasPrefix(s.Uses, "goreleaser/goreleaser-action@") && strings.HasPrefix(s.With["args"], "release") {
+						releasesRtool = true
 					}
 					if s.Run != "" && !strings.Contains(s.Run, "GITHUB_STEP_SUMMARY") && !summarized.MatchString(s.Run) {
 						t.Errorf("job %s step %q writes nothing to $GITHUB_STEP_SUMMARY", jobName, s.Name)
@@ -131,6 +143,10 @@ func TestWorkflowsPolicy(t *testing.T) {
 					}
 					if job.Concurrency == nil || job.Concurrency.Group != "registry-json" || job.Concurrency.CancelInProgress {
 						t.Errorf("job %s writes registry.json outside the shared concurrency group registry-json (cancel-in-progress false): %+v", jobName, job.Concurrency)
+					}
+				} else if releasesRtool {
+					if len(job.Permissions) != 1 || job.Permissions["contents"] != "write" {
+						t.Errorf("job %s releases rtool with permissions %v, want contents: write only", jobName, job.Permissions)
 					}
 				} else if len(job.Permissions) > 0 && job.Permissions["contents"] != "read" {
 					t.Errorf("job %s does not publish but asks for permissions %v", jobName, job.Permissions)

@@ -2,8 +2,8 @@
 # Installs everything rtool's builds and tests need on a Debian or Ubuntu
 # host, as root: debootstrap for base systems, qemu-user-static and binfmt
 # for arm64 builds, shellcheck for validate, pigz for the benchmark baseline,
-# bubblewrap (bwrap) that confines `rtool runtime run` jobs, and actionlint
-# for the workflows. Safe to run again.
+# bubblewrap (bwrap) that confines `rtool runtime run` jobs, actionlint for
+# the workflows and goreleaser for .goreleaser.yaml. Safe to run again.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -38,7 +38,17 @@ if command -v go >/dev/null; then
 	if ! command -v actionlint >/dev/null && [ ! -x "$GOBIN/actionlint" ]; then
 		go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
 	fi
+	# goreleaser check on .goreleaser.yaml (release/goreleaser_test.go), at
+	# the version release-rtool.yml runs (newer ones need a newer Go). The
+	# first install compiles ~1500 packages: 11 CPU-minutes, 25 minutes on a
+	# busy 2-core host; with the Go build cache warm it takes seconds. In
+	# GitHub Actions the goreleaser action puts its prebuilt binary on PATH
+	# first, so this is skipped there.
+	if ! command -v goreleaser >/dev/null && [ ! -x "$GOBIN/goreleaser" ]; then
+		echo "setup-host.sh: go install goreleaser v2.15.1 (a few minutes the first time)" >&2
+		go install github.com/goreleaser/goreleaser/v2@v2.15.1
+	fi
 else
-	echo "setup-host.sh: go not found; skipping actionlint (its test will report it)" >&2
+	echo "setup-host.sh: go not found; skipping actionlint and goreleaser (their tests will report it)" >&2
 fi
 echo "setup-host.sh: ready" >&2

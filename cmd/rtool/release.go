@@ -76,12 +76,12 @@ func releaseCommands() []*cli.Command {
 			Name:  "plan",
 			Usage: "list the runtimes × platforms to build (GitHub Actions matrix)",
 			Description: "--since REF: runtimes with files changed since REF; --tag NAME@X.Y.Z: that runtime\n" +
-				"(vX.Y.Z: every runtime); --all: every runtime. --format github-matrix prints\n" +
+				"(runtimes-YYYY.MM.DD: every runtime); --all: every runtime. --format github-matrix prints\n" +
 				`{"include":[{"runtime","version","platform","runner"},...]} on one line for $GITHUB_OUTPUT.`,
 			Flags: []cli.Flag{
 				rootFlag,
 				&cli.StringFlag{Name: "since", Usage: "plan runtimes changed since git `REF`"},
-				&cli.StringFlag{Name: "tag", Usage: "plan the runtime of `TAG` (vX.Y.Z: all)"},
+				&cli.StringFlag{Name: "tag", Usage: "plan the runtime of `TAG` NAME@X.Y.Z (runtimes-YYYY.MM.DD: every runtime)"},
 				&cli.BoolFlag{Name: "all", Usage: "plan every runtime"},
 				&cli.StringFlag{Name: "format", Value: "github-matrix", Usage: "github-matrix or json"},
 				&cli.StringFlag{Name: "runner-amd64", Value: release.DefaultRunners()["amd64"], Usage: "runner `LABEL` for amd64 platforms"},
