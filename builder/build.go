@@ -55,6 +55,13 @@ type Options struct {
 	// SourceDateEpoch, when not empty, is used instead of the last git
 	// commit time of the runtime directory (the value of $SOURCE_DATE_EPOCH).
 	SourceDateEpoch string
+	// BuilderID is the provenance's builder.id (intoto.BuilderID of the
+	// environment; empty: intoto.LocalBuilder).
+	BuilderID string
+	// Repository is the provenance's source repository
+	// (git+https://HOST/OWNER/REPO); empty: the origin remote of the
+	// runtime directory's git work tree.
+	Repository string
 }
 
 // Request is one runtime × platform build.
@@ -73,9 +80,13 @@ type Result struct {
 	ArtifactPath string        `json:"artifact"`
 	Stats        archive.Stats `json:"stats"`
 	SourcePath   string        `json:"source_package,omitempty"`
-	Skipped      bool          `json:"skipped"`
-	LogPath      string        `json:"log,omitempty"`
-	Duration     time.Duration `json:"duration_ns"`
+	// SBOMPath and ProvenancePath are the artifact's SPDX document and
+	// in-toto statement, written beside it.
+	SBOMPath       string        `json:"sbom,omitempty"`
+	ProvenancePath string        `json:"provenance,omitempty"`
+	Skipped        bool          `json:"skipped"`
+	LogPath        string        `json:"log,omitempty"`
+	Duration       time.Duration `json:"duration_ns"`
 }
 
 // Builder builds runtimes on the bases of a Config.
@@ -196,13 +207,14 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 	}
 	artifact := filepath.Join(req.OutDir, schema.ArtifactName(name, version, req.Platform))
 	res = &Result{Name: name, Version: version, Platform: req.Platform, ArtifactPath: artifact,
-		SourcePath: filepath.Join(req.OutDir, schema.SourcePackageName(name, version))}
+		SourcePath: filepath.Join(req.OutDir, schema.SourcePackageName(name, version)),
+		SBOMPath:   sbomPath(artifact), ProvenancePath: provenancePath(artifact)}
 	inputs, err := b.inputsHash(ri, req.Platform, baseKey, sde)
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", label, err)
 	}
 	if !req.Rebuild {
-		if st, ok := reuseArtifact(artifact, inputs); ok {
+		if st, ok := reuseArtifact(artifact, inputs); ok && haveAttachments(artifact) {
 			if _, err := os.Stat(res.SourcePath); err != nil {
 				if err := b.packSource(ctx, ri, res.SourcePath, sde); err != nil {
 					return nil, fmt.Errorf("build %s: %w", label, err)
@@ -323,8 +335,16 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 		}
 		return fail(err)
 	}
-	if _, err := CheckTree(tree, name, version); err != nil {
+	rc, err := CheckTree(tree, name, version)
+	if err != nil {
 		return fail(err)
+	}
+	// The SBOM needs the chroot's package database: copy it out while the
+	// overlay is still there.
+	fmt.Fprintf(out, "reading the package database for the SBOM\n")
+	dpkg, err := readChrootDpkg(ctx, spec, filepath.Join(work, "sbom"), out)
+	if err != nil {
+		return fail(interrupted(ctx, err))
 	}
 
 	fmt.Fprintf(out, "packaging %s\n", artifact)
@@ -335,6 +355,14 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 		Warn:            func(msg string) { fmt.Fprintln(out, "warning:", msg) },
 	})
 	if err != nil {
+		return fail(interrupted(ctx, err))
+	}
+	fmt.Fprintf(out, "writing %s and %s\n", res.SBOMPath, res.ProvenancePath)
+	sbomSHA, err := b.writeSBOM(artifact, st.SHA256, name, version, req.Platform, tree, sde.Unix(), rc, dpkg)
+	if err != nil {
+		return fail(err)
+	}
+	if err := b.writeProvenance(ctx, artifact, st.SHA256, ri, req.Platform, r, baseKey, inputs, buildID, sde.Unix(), sbomSHA, out); err != nil {
 		return fail(interrupted(ctx, err))
 	}
 	fmt.Fprintf(out, "packaging source package %s\n", res.SourcePath)
@@ -373,10 +401,10 @@ func interrupted(ctx context.Context, err error) error {
 	return err
 }
 
-// removeArtifact removes an artifact, its .sha256 and its build stamp
-// (whichever exist).
+// removeArtifact removes an artifact, its .sha256, its build stamp, its
+// SBOM and its provenance statement (whichever exist).
 func removeArtifact(artifact string) {
-	for _, p := range []string{artifact, artifact + ".sha256", stampPath(artifact)} {
+	for _, p := range []string{artifact, artifact + ".sha256", stampPath(artifact), sbomPath(artifact), provenancePath(artifact)} {
 		os.Remove(p)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/joblet/rtool/builder"
+	"github.com/joblet/rtool/internal/intoto"
 	"github.com/urfave/cli/v2"
 )
 
@@ -24,8 +25,10 @@ func buildCommands() []*cli.Command {
 				"and PID namespaces, setup-<platform>.sh run with RUNTIME_NAME, RUNTIME_VERSION, RUNTIME_SPEC,\n" +
 				"BUILD_ID, SOURCE_DATE_EPOCH and PLATFORM; then /opt/joblet/runtimes/<name>/ is collected,\n" +
 				"its runtime.yml checked, and packed into OUT/<name>-<version>-<platform>.tar.gz (+ .sha256)\n" +
-				"plus the source package OUT/<name>-<version>.tar.gz. Logs go to OUT/logs/. Builds whose\n" +
-				"inputs did not change are skipped (--rebuild forces them).",
+				"plus the source package OUT/<name>-<version>.tar.gz. Beside each artifact go its SBOM\n" +
+				"(<artifact>.spdx.json, SPDX 2.3: the Debian packages owning its files, pip and npm packages)\n" +
+				"and its provenance (<artifact>.intoto.json, an in-toto statement with SLSA provenance v1).\n" +
+				"Logs go to OUT/logs/. Builds whose inputs did not change are skipped (--rebuild forces them).",
 			Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "all", Usage: "build every runtime under --runtimes"},
 				&cli.StringSliceFlag{Name: "platform", Aliases: []string{"p"}, Usage: "build only for `PLATFORM` (repeatable; default: every platform the manifest lists that has a base)"},
@@ -149,6 +152,8 @@ func newBuilderConfig(c *cli.Context) (*builder.Builder, *builder.Config, error)
 		Stderr:          c.App.ErrWriter,
 		Timeout:         timeout,
 		SourceDateEpoch: os.Getenv("SOURCE_DATE_EPOCH"),
+		BuilderID:       intoto.BuilderID(os.Getenv),
+		Repository:      intoto.RepositoryFromEnv(os.Getenv),
 	})
 	return b, cfg, nil
 }
