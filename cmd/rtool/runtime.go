@@ -387,6 +387,8 @@ func runtimeInfo(c *cli.Context) error {
 		Mode      consumer.Mode               `json:"mode,omitempty"`
 		Resolved  *consumer.Resolved          `json:"resolved,omitempty"`
 		Error     string                      `json:"error,omitempty"`
+		SBOM      *consumer.SBOM              `json:"sbom,omitempty"`
+		SBOMError string                      `json:"sbom_error,omitempty"`
 		Versions  []consumer.AvailableVersion `json:"versions"`
 		Installed []consumer.InstalledRuntime `json:"installed"`
 	}{Name: spec.Name, Spec: spec.String(), Mode: jobletMode(c)}
@@ -412,6 +414,16 @@ func runtimeInfo(c *cli.Context) error {
 		info.Error = rerr.Error()
 	} else {
 		info.Resolved = r
+	}
+	var sbomErr error
+	if r != nil && info.Mode != consumer.ModeJoblet {
+		o, err := installOptions(c)
+		if err != nil {
+			return err
+		}
+		if info.SBOM, sbomErr = o.Sources.FetchSBOM(c.Context, r); sbomErr != nil {
+			info.SBOMError = sbomErr.Error()
+		}
 	}
 	all, err := consumer.ListInstalled(c.String("root"))
 	if err != nil {
@@ -446,6 +458,7 @@ func runtimeInfo(c *cli.Context) error {
 			if r.Entry != nil && r.Entry.Description != "" {
 				fmt.Fprintf(w, "  description: %s\n", r.Entry.Description)
 			}
+			printSBOM(w, info.SBOM, sbomErr)
 		}
 		if len(info.Versions) > 0 {
 			fmt.Fprintln(w, "versions:")
@@ -469,7 +482,35 @@ func runtimeInfo(c *cli.Context) error {
 	if rerr != nil {
 		return rerr
 	}
-	return nil
+	return sbomErr
+}
+
+// printSBOM shows a resolved version's SBOM: where it is, how many
+// packages of each kind, and every package with its version and licence.
+func printSBOM(w io.Writer, sb *consumer.SBOM, err error) {
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "  sbom:     error: %v\n", err)
+		return
+	case sb == nil:
+		fmt.Fprintln(w, "  sbom:     none (the registry names no sbom for this artifact)")
+		return
+	}
+	s := sb.Summary
+	var counts []string
+	for _, t := range []string{"deb", "pypi", "npm"} {
+		if n := s.Counts[t]; n > 0 {
+			counts = append(counts, fmt.Sprintf("%d %s", n, t))
+		}
+	}
+	fmt.Fprintf(w, "  sbom:     %s (%s; describes %s sha256:%s)\n", sb.URL, strings.Join(counts, ", "), s.Subject.File, s.Subject.SHA256)
+	for _, p := range s.Packages {
+		name := p.Name
+		if p.Arch != "" {
+			name += ":" + p.Arch
+		}
+		fmt.Fprintf(w, "    %s\t%s\t%s\t%s\n", p.Type, name, p.Version, p.License)
+	}
 }
 
 func runtimeRemove(c *cli.Context) error {
