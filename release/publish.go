@@ -166,6 +166,7 @@ func Publish(ctx context.Context, opts PublishOptions) (*PublishResult, error) {
 
 	// the files: artifacts per platform, then the source package
 	artifacts := make([]registrygen.PlatformFile, 0, len(m.Platforms))
+	attached := map[string]attachments{}
 	for _, p := range m.Platforms {
 		path, err := artifactFor(ctx, opts, runtimeDir, tag, p, work)
 		if err != nil {
@@ -178,6 +179,16 @@ func Publish(ctx context.Context, opts PublishOptions) (*PublishResult, error) {
 		if err := checkSidecar(path, ef.Checksum); err != nil {
 			return nil, fmt.Errorf("publish %s: %w", tag, err)
 		}
+		// its SBOM, provenance and Sigstore bundle go beside it
+		at, err := findAttachments(ctx, path, ef.Checksum)
+		if err != nil {
+			return nil, fmt.Errorf("publish %s: %w", tag, err)
+		}
+		if at.SBOM == nil || at.Bundle == nil {
+			fmt.Fprintf(log, "note: %s has no %s beside it; its registry entry will not name one\n", filepath.Base(path),
+				strings.Join(missingAttachments(at), " or "))
+		}
+		attached[p] = at
 		artifacts = append(artifacts, registrygen.PlatformFile{Platform: p, File: ef})
 	}
 	srcPath, err := sourcePackage(ctx, opts, runtimeDir, tag, work)
@@ -194,6 +205,7 @@ func Publish(ctx context.Context, opts PublishOptions) (*PublishResult, error) {
 	files := []*registrygen.EntryFile{source}
 	for _, a := range artifacts {
 		files = append(files, a.File)
+		files = append(files, attached[a.Platform].files()...)
 	}
 	var assets []Asset
 	for _, f := range files {
@@ -232,6 +244,7 @@ func Publish(ctx context.Context, opts PublishOptions) (*PublishResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("publish %s: registry entry: %w", tag, err)
 	}
+	recordAttachments(frag, tag, attached, urls)
 
 	// merge into the freshest registry.json and commit it
 	update := func(current []byte) ([]byte, error) {
