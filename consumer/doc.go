@@ -21,8 +21,10 @@
 //
 // It owns the install-level guarantees around package archive's hardened
 // extraction (staging directory, checksum and size checks, runtime.yml
-// verification, atomic rename, locks, cleanup of leftovers). It must not
-// extract tar itself (package archive does; ModeJoblet only reads the
+// verification, the install record and fsync of the whole tree before the
+// atomic rename, locks, cleanup of leftovers), and checks installs against
+// their records (an install found in place, `rtool runtime verify`). It
+// must not extract tar itself (package archive does; ModeJoblet only reads the
 // headers with Go's archive/tar, as Joblet's extractor does, to see what
 // that extractor would strip or drop), must not build runtimes (package
 // builder does) and must not write anything outside the install root except

@@ -75,6 +75,13 @@ type Installed struct {
 	AlreadyInstalled bool   `json:"already_installed"`
 	Replaced         bool   `json:"replaced"`
 	Attempts         int    `json:"attempts,omitempty"`
+	// Unverified: the install found has no install record (RecordFile),
+	// so nothing says what it holds (see checkExisting).
+	Unverified bool `json:"unverified,omitempty"`
+	// Repaired says why an install found was damaged and installed again.
+	Repaired string `json:"repaired,omitempty"`
+	// TreeDigest is the installed tree's digest in its install record.
+	TreeDigest string `json:"tree_digest,omitempty"`
 	// ShadowedFlat is an intact flat install (root/name-version) of the
 	// same version that this nested install now shadows.
 	ShadowedFlat string `json:"shadowed_flat,omitempty"`
@@ -124,8 +131,11 @@ func Install(ctx context.Context, spec string, opts InstallOptions) (*Installed,
 // Force); the artifact is streamed once through sha256, a byte counter
 // capped at r.Size and archive.Extract into a staging directory
 // <root>/.staging-<name>-<version>-<random>/; the checksum, size and
-// runtime.yml are checked; then the staging tree is renamed into place.
-// Any failure removes the staging directory. An intact flat install
+// runtime.yml are checked; every file is hashed into the install record
+// (RecordFile) and, with every directory, fsynced; then the staging tree is
+// renamed into place and its parent directory synced. Any failure removes
+// the staging directory. An install found in place is checked against its
+// record (see checkExisting). An intact flat install
 // (<root>/<name>-<version>/) of the same version does not count as
 // installed: Joblet's installer looks only at the nested directory, and its
 // resolver then prefers the nested one; the flat one is reported as
@@ -167,11 +177,14 @@ func InstallResolved(ctx context.Context, r *Resolved, opts InstallOptions) (*In
 	if _, err := os.Lstat(final); err == nil {
 		exists = true
 		if !opts.Force {
-			if _, err := VerifyTree(final, r.Name, r.Version); err != nil {
-				return nil, fmt.Errorf("%s is installed at %s but is not intact: %w; reinstall with --force", key, final, err)
+			keep, err := checkExisting(ctx, final, key, r, out, opts)
+			if err != nil {
+				return nil, err
 			}
-			out.AlreadyInstalled = true
-			return out, nil
+			if keep {
+				out.AlreadyInstalled = true
+				return out, nil
+			}
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -220,6 +233,14 @@ func InstallResolved(ctx context.Context, r *Resolved, opts InstallOptions) (*In
 	if err := os.Chmod(tree, 0o755); err != nil {
 		return nil, err
 	}
+	// Durable before it is visible: files and directories synced, the
+	// install record written (record.go); a crash leaves the old state or
+	// the whole new tree, never a renamed tree whose data is not on disk.
+	rec, err := makeDurable(ctx, tree, r, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("install %s: %w", key, err)
+	}
+	out.TreeDigest = rec.Digest
 	if exists {
 		if err := exchange(tree, final, staging); err != nil {
 			return nil, fmt.Errorf("replace %s: %w", final, err)

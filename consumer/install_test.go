@@ -119,8 +119,11 @@ func TestInstallForceReplaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Damage the install: a plain install refuses to accept it.
+	// Damage the install and drop its install record: a plain install
+	// refuses what it cannot tell it made (a damaged install with a record
+	// is installed again: see TestInstallRepairsDamage).
 	os.Remove(filepath.Join(first.Dir, "runtime.yml"))
+	os.Remove(filepath.Join(first.Dir, RecordFile))
 	if _, err := Install(ctx, "demo@1.0.0", f.opts()); err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("damaged install accepted: %v", err)
 	}

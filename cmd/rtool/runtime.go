@@ -74,6 +74,20 @@ func runtimeCommands() []*cli.Command {
 					Action:    runtimeRemove,
 				},
 				{
+					Name:      "verify",
+					Usage:     "re-hash installed runtimes against their install records (exit 1 on any difference)",
+					ArgsUsage: "NAME[@SPEC] | --all",
+					Description: "Every install rtool makes holds an install record, ROOT/NAME/VERSION/" + consumer.RecordFile + ": the\n" +
+						"artifact's sha256 and size, the registry, the time, and each file's path, type, mode, size and sha256\n" +
+						"(symlinks: target). verify reads every file again and lists each one missing, extra or different;\n" +
+						"an install without a record (an older rtool, another installer) is reported unverified. Exit 1 when\n" +
+						"any install is not exactly what its record says.",
+					Flags: []cli.Flag{rootFlag, jsonFlag,
+						&cli.BoolFlag{Name: "all", Usage: "verify every install under --root"},
+					},
+					Action: runtimeVerify,
+				},
+				{
 					Name:      "run",
 					Usage:     "run a command confined by bubblewrap with an installed runtime mounted (as root)",
 					ArgsUsage: "NAME[@SPEC] -- CMD [ARG...]",
@@ -531,6 +545,75 @@ func runtimeRemove(c *cli.Context) error {
 	}
 	for _, d := range dirs {
 		fmt.Fprintf(c.App.ErrWriter, "rtool: removed %s\n", d)
+	}
+	return nil
+}
+
+// verifyInstallsResult is the --json output of runtime verify.
+type verifyInstallsResult struct {
+	Root     string                  `json:"root"`
+	OK       bool                    `json:"ok"`
+	Installs []consumer.InstallCheck `json:"installs"`
+}
+
+func runtimeVerify(c *cli.Context) error {
+	root := c.String("root")
+	var checks []consumer.InstallCheck
+	switch {
+	case c.Bool("all") && c.NArg() > 0:
+		return usageError("runtime verify: give NAME@VERSION or --all, not both")
+	case c.Bool("all"):
+		all, err := consumer.VerifyAllInstalls(c.Context, root)
+		if err != nil {
+			return err
+		}
+		checks = all
+	default:
+		arg, err := oneArg(c, "NAME@VERSION (or --all)")
+		if err != nil {
+			return err
+		}
+		spec, err := consumer.ParseSpec(arg)
+		if err != nil {
+			return usageError("runtime verify: %v", err)
+		}
+		one, err := consumer.VerifyInstall(c.Context, root, spec)
+		if err != nil {
+			return err
+		}
+		checks = []consumer.InstallCheck{*one}
+	}
+	res := verifyInstallsResult{Root: root, OK: true, Installs: checks}
+	for i := range checks {
+		res.OK = res.OK && checks[i].OK()
+	}
+	if c.Bool("json") {
+		if err := writeJSON(c.App.Writer, res); err != nil {
+			return err
+		}
+	} else {
+		w := c.App.Writer
+		for _, ch := range checks {
+			head := fmt.Sprintf("%s@%s (%s): %s", ch.Name, ch.Version, ch.Dir, ch.Status)
+			if ch.Name == "" {
+				head = fmt.Sprintf("%s: %s", ch.Dir, ch.Status)
+			}
+			switch {
+			case ch.OK():
+				fmt.Fprintf(w, "%s: %d files match the install record (artifact %s from %s, installed %s)\n", head, ch.Files, ch.Checksum, ch.Registry, ch.InstalledAt)
+			default:
+				fmt.Fprintf(w, "%s: %s\n", head, ch.Message)
+			}
+			for _, d := range ch.Differences {
+				fmt.Fprintf(w, "  %s\n", d)
+			}
+		}
+		if len(checks) == 0 {
+			fmt.Fprintf(c.App.ErrWriter, "rtool: no runtime is installed in %s\n", root)
+		}
+	}
+	if !res.OK {
+		return cli.Exit("", exitFindings)
 	}
 	return nil
 }

@@ -138,7 +138,9 @@ func copyFile(src, dst string, mode os.FileMode) error {
 }
 
 // Snapshot describes every path under dir: type, permissions, content or
-// link target.
+// link target. The install record at dir's root (consumer.RecordFile,
+// which rtool adds to every install) is not part of the runtime and is
+// left out.
 func Snapshot(t testing.TB, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -148,6 +150,7 @@ func Snapshot(t testing.TB, dir string) map[string]string {
 		}
 		rel, _ := filepath.Rel(dir, p)
 		switch {
+		case rel == ".rtool-install.json":
 		case fi.Mode()&os.ModeSymlink != 0:
 			l, _ := os.Readlink(p)
 			out[rel] = "symlink " + l
