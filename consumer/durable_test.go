@@ -145,7 +145,9 @@ func TestInstallChecksExisting(t *testing.T) {
 		{"extra file", func(t *testing.T, dir string) { must(t, os.WriteFile(filepath.Join(dir, "isolated", "x"), nil, 0o644)) }, "repaired: extra    isolated/x"},
 		{"mode changed", func(t *testing.T, dir string) { must(t, os.Chmod(filepath.Join(dir, hello), 0o666)) }, "repaired: mode     isolated/data/hello.txt (recorded 0644, found 0666)"},
 		{"runtime.yml missing", func(t *testing.T, dir string) { must(t, os.Remove(filepath.Join(dir, "runtime.yml"))) }, "repaired: no runtime.yml"},
-		{"record damaged", func(t *testing.T, dir string) { must(t, os.WriteFile(filepath.Join(dir, RecordFile), []byte("{"), 0o644)) }, "repaired: install record"},
+		{"record damaged", func(t *testing.T, dir string) {
+			must(t, os.WriteFile(filepath.Join(dir, RecordFile), []byte("{"), 0o644))
+		}, "repaired: install record"},
 		{"record emptied by a crash", func(t *testing.T, dir string) { must(t, os.Truncate(filepath.Join(dir, RecordFile), 0)) }, "repaired: install record"},
 		// Content is compared by rtool runtime verify, which reads every
 		// file; an install compares what lstat shows.

@@ -121,7 +121,7 @@ func TestInstallForceReplaces(t *testing.T) {
 	}
 	// Damage the install and drop its install record: a plain install
 	// refuses what it cannot tell it made (a damaged install with a record
-	// is installed again: see TestInstallRepairsDamage).
+	// is installed again: see TestInstallChecksExisting).
 	os.Remove(filepath.Join(first.Dir, "runtime.yml"))
 	os.Remove(filepath.Join(first.Dir, RecordFile))
 	if _, err := Install(ctx, "demo@1.0.0", f.opts()); err == nil || !strings.Contains(err.Error(), "--force") {
