@@ -519,6 +519,21 @@ func (m *merger) artifact(p string, ba, ia *schema.Artifact,
 	}
 	fill("unpacked_size", ba.UnpackedSize, ia.UnpackedSize, func(x *schema.Artifact) { x.UnpackedSize = ia.UnpackedSize })
 	fill("entries", ba.Entries, ia.Entries, func(x *schema.Artifact) { x.Entries = ia.Entries })
+	// The SBOM and the Sigstore bundle describe the artifact: a re-run that
+	// brings one the registry lacks fills it; a different one is a
+	// conflict (replaced under Force), compared by checksum.
+	side := func(field string, bv, iv *schema.Artifact, set func(*schema.Artifact, *schema.Artifact)) {
+		switch {
+		case iv == nil || bv != nil && bv.Checksum == iv.Checksum:
+		case bv == nil:
+			set(mut(), cloneArtifact(iv))
+			change(ChangeFilled, p, field)
+		case differ(p, field, bv.Checksum, iv.Checksum):
+			set(mut(), cloneArtifact(iv))
+		}
+	}
+	side("sbom", ba.SBOM, ia.SBOM, func(x, v *schema.Artifact) { x.SBOM = v })
+	side("attestation", ba.Attestation, ia.Attestation, func(x, v *schema.Artifact) { x.Attestation = v })
 	for _, k := range sortedKeys(ia.Extra) {
 		bv, ok := ba.Extra[k]
 		switch {

@@ -261,6 +261,12 @@ func (c *checker) entry(e *schema.RegistryEntry, publishable bool) {
 		}
 	} else {
 		c.download(e.DownloadURL, e.Checksum, e.Size, "", "")
+		if publishable {
+			if p, primary, wrong := topLevelIsOtherPlatform(e); wrong {
+				c.report(func() string { return c.at("checksum") }, "the top-level download is the %s artifact, but the primary platform is %s: every Joblet node (which reads only the top level) would install the %s build; point download_url, checksum and size at the %s artifact",
+					p, primary, p, primary)
+			}
+		}
 	}
 	if e.ReleasedAt != "" {
 		if err := CheckTime(e.ReleasedAt); err != nil {
@@ -415,4 +421,23 @@ func plainURL(u string) bool {
 		}
 	}
 	return true
+}
+
+// topLevelIsOtherPlatform reports whether e's top-level download is the
+// artifact of a platform other than its primary one (the first of
+// platforms), which would send that build to every Joblet node.
+func topLevelIsOtherPlatform(e *schema.RegistryEntry) (platform, primary string, wrong bool) {
+	if len(e.Platforms) == 0 || e.Checksum == "" {
+		return "", "", false
+	}
+	primary = e.Platforms[0]
+	if a := e.Artifacts[primary]; a != nil && a.Checksum == e.Checksum {
+		return "", primary, false
+	}
+	for _, p := range sortedKeys(e.Artifacts) {
+		if a := e.Artifacts[p]; a != nil && p != primary && a.Checksum == e.Checksum {
+			return p, primary, true
+		}
+	}
+	return "", primary, false
 }

@@ -95,6 +95,13 @@ func View(r *schema.Registry, platform string) *schema.Registry {
 			}
 			va := cloneArtifact(a)
 			va.DownloadURL = viewURL(a.DownloadURL)
+			for _, side := range []**schema.Artifact{&va.SBOM, &va.Attestation} {
+				if *side != nil {
+					c := cloneArtifact(*side)
+					c.DownloadURL = viewURL(c.DownloadURL)
+					*side = c
+				}
+			}
 			if out == nil {
 				out = map[string]*schema.RegistryEntry{}
 			}

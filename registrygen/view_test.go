@@ -297,3 +297,62 @@ func cloneRegistry(r *schema.Registry) *schema.Registry {
 	}
 	return out
 }
+
+// TestMergeArtifactSideFiles: a re-publish that brings an artifact's SBOM
+// or Sigstore bundle the registry lacks fills it; a different one is a
+// conflict unless forced; views rewrite their relative URLs too.
+func TestMergeArtifactSideFiles(t *testing.T) {
+	amd := file("rt-1.0.0-debian-amd64.tar.gz", 100)
+	frag := func(sbom string) *schema.Registry {
+		t.Helper()
+		r, err := Fragment(FragmentSpec{Name: "rt", Version: "1.0.0", Platforms: []string{"debian-amd64"},
+			Artifacts: []PlatformFile{{Platform: "debian-amd64", File: amd}}, URL: "{file}", ReleasedAt: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sbom != "" {
+			r.Runtimes["rt"]["1.0.0"].Artifacts["debian-amd64"].SBOM = &schema.Artifact{DownloadURL: "rt-1.0.0-debian-amd64.tar.gz.spdx.json", Checksum: fakeChecksum(sbom), Size: 10}
+		}
+		return r
+	}
+	base, _ := mustMerge(t, New(), frag(""), MergeOptions{Now: t0})
+	filled, changes := mustMerge(t, base, frag("sbom-1"), MergeOptions{Now: t0})
+	if s := filled.Runtimes["rt"]["1.0.0"].Artifacts["debian-amd64"].SBOM; s == nil || s.Checksum != fakeChecksum("sbom-1") || len(changes) != 1 {
+		t.Fatalf("sbom not filled: %+v %v", s, changes)
+	}
+	if base.Runtimes["rt"]["1.0.0"].Artifacts["debian-amd64"].SBOM != nil {
+		t.Fatal("merge modified its base")
+	}
+	if _, _, err := Merge(filled, frag("sbom-2"), MergeOptions{Now: t0}); err == nil || !strings.Contains(err.Error(), "sbom") {
+		t.Fatalf("a different SBOM merged without --force: %v", err)
+	}
+	forced, _ := mustMerge(t, filled, frag("sbom-2"), MergeOptions{Now: t0, Force: true})
+	if s := forced.Runtimes["rt"]["1.0.0"].Artifacts["debian-amd64"].SBOM; s.Checksum != fakeChecksum("sbom-2") {
+		t.Fatalf("forced SBOM %+v", s)
+	}
+	v := View(filled, "debian-amd64").Runtimes["rt"]["1.0.0"].Artifacts["debian-amd64"]
+	if v.SBOM.DownloadURL != "../../rt-1.0.0-debian-amd64.tar.gz.spdx.json" || filled.Runtimes["rt"]["1.0.0"].Artifacts["debian-amd64"].SBOM.DownloadURL != "rt-1.0.0-debian-amd64.tar.gz.spdx.json" {
+		t.Fatalf("view sbom URL %s", v.SBOM.DownloadURL)
+	}
+}
+
+// TestVerifyTopLevelOfAnotherPlatform: a top-level download that is not
+// the primary platform's artifact but another platform's is a finding
+// (every Joblet node would install that build); the primary's or a
+// legacy source package is fine.
+func TestVerifyTopLevelOfAnotherPlatform(t *testing.T) {
+	r := twoPlatformRegistry(t)
+	rep, err := Verify(t.Context(), r, VerifyOptions{})
+	if err != nil || !rep.OK() {
+		t.Fatalf("a registry rtool wrote: %v %v", err, rep.Problems)
+	}
+	e := cloneEntry(r.Runtimes["rt"]["1.0.0"])
+	arm := e.Artifacts["debian-arm64"]
+	e.DownloadURL, e.Checksum, e.Size = arm.DownloadURL, arm.Checksum, arm.Size
+	bad := cloneRegistry(r)
+	bad.Runtimes["rt"]["1.0.0"] = e
+	rep, err = Verify(t.Context(), bad, VerifyOptions{})
+	if err != nil || rep.OK() || !strings.Contains(rep.Problems.Error(), "the top-level download is the debian-arm64 artifact, but the primary platform is debian-amd64") {
+		t.Fatalf("verify: %v %v", err, rep.Problems)
+	}
+}
