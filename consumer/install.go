@@ -45,6 +45,9 @@ type InstallOptions struct {
 	// Mode ModeJoblet reads the one registry exactly as Joblet's client
 	// does (see ResolveJoblet); Platform is then ignored, as Joblet does.
 	Mode Mode
+	// Provenance: checking the artifact's Sigstore bundle before the
+	// download (see provenance.go).
+	Provenance ProvenanceOptions
 }
 
 func (o *InstallOptions) root() string {
@@ -87,6 +90,8 @@ type Installed struct {
 	ShadowedFlat string `json:"shadowed_flat,omitempty"`
 	// Joblet is what Joblet's client picked (ModeJoblet only).
 	Joblet *JobletPick `json:"joblet,omitempty"`
+	// Provenance is what the artifact's bundle showed (not ModeJoblet).
+	Provenance *ProvenanceReport `json:"provenance,omitempty"`
 }
 
 // Install resolves spec in opts.Registries for the platform and installs it.
@@ -194,6 +199,12 @@ func InstallResolved(ctx context.Context, r *Resolved, opts InstallOptions) (*In
 			opts.warn("%s@%s is installed in the old flat layout at %s; installing it into %s, where Joblet looks first (the flat copy stays, shadowed; rtool runtime remove %s@%s removes both)",
 				r.Name, r.Version, flat, final, r.Name, r.Version)
 		}
+	}
+
+	// The bundle is checked against the registry's checksum before the
+	// download, which is then held to that checksum (provenance.go).
+	if out.Provenance, err = checkProvenance(ctx, r, opts); err != nil {
+		return nil, fmt.Errorf("install %s: %w", key, err)
 	}
 
 	retry := opts.Retry.orDefault()

@@ -255,7 +255,7 @@ func TestInstallRetriesTransientFailures(t *testing.T) {
 			}, "1.0.0")
 			var warnings []string
 			o := f.opts()
-			o.Warn = func(s string) { warnings = append(warnings, s) }
+			o.Warn = withoutMissingBundle(func(s string) { warnings = append(warnings, s) })
 			got, err := Install(ctx, "demo@1.0.0", o)
 			if tt.wantErr {
 				if err == nil || !strings.Contains(err.Error(), "giving up after 3 attempts") {

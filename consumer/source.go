@@ -37,6 +37,9 @@ const MaxRegistrySize = registrygen.MaxRegistrySize
 type Source struct {
 	Name     string
 	Location string
+	// Provenance is the config file's provenance block for this registry
+	// (nil: none; see ProvenanceConfig).
+	Provenance *ProvenanceConfig
 }
 
 // Sources holds how registries are located and fetched.
@@ -276,9 +279,10 @@ type Config struct {
 // ConfigRegistry is one registry of a config file. Enabled defaults to
 // true when absent.
 type ConfigRegistry struct {
-	Name    string `yaml:"name"`
-	URL     string `yaml:"url"`
-	Enabled *bool  `yaml:"enabled"`
+	Name       string            `yaml:"name"`
+	URL        string            `yaml:"url"`
+	Enabled    *bool             `yaml:"enabled"`
+	Provenance *ProvenanceConfig `yaml:"provenance"`
 }
 
 // LoadConfig reads a config file in the shape of Joblet's
@@ -304,7 +308,12 @@ func LoadConfig(path string) ([]Source, error) {
 		if name == "" {
 			name = r.URL
 		}
-		out = append(out, Source{Name: name, Location: r.URL})
+		if r.Provenance != nil {
+			if err := r.Provenance.check(path, i); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, Source{Name: name, Location: r.URL, Provenance: r.Provenance})
 	}
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -16,6 +17,7 @@ import (
 	"github.com/joblet/rtool/archive"
 	"github.com/joblet/rtool/builder"
 	"github.com/joblet/rtool/consumer"
+	"github.com/joblet/rtool/internal/provenance"
 	"github.com/joblet/rtool/schema"
 )
 
@@ -45,9 +47,12 @@ func runtimeCommands() []*cli.Command {
 						"\">=1.0 <2.0\"), streams the artifact through sha256, a size cap and the hardened extractor\n" +
 						"into a staging directory, checks runtime.yml, and renames it to ROOT/NAME/VERSION/ (Joblet's\n" +
 						"layout; an old flat ROOT/NAME-VERSION/ of the same version is left, shadowed).\n\n" +
-						jobletHelp,
+						provenanceHelp + "\n\n" + jobletHelp,
 					Flags: append([]cli.Flag{rootFlag, platformFlag, jsonFlag, jobletFlag,
 						&cli.BoolFlag{Name: "force", Usage: "replace an existing install (atomically)"},
+						&cli.BoolFlag{Name: "require-provenance", Usage: "refuse an artifact whose registry entry names no Sigstore bundle (a bundle that is named is always verified)"},
+						&cli.StringFlag{Name: "provenance-repository", Usage: "`OWNER/REPO` whose release workflow must have signed (default: the registry config's provenance.repository, else the registry's own owner/repo)"},
+						&cli.StringFlag{Name: "trusted-root", Usage: "Sigstore trusted_root.json `FILE` to verify bundles with (default: the config's provenance.trusted_root, else the embedded public-good root)"},
 					}, registryFlags...),
 					Action: runtimeInstall,
 				},
@@ -136,6 +141,17 @@ const jobletHelp = "--joblet reads the registry exactly as a Joblet node's clien
 	"wrapper directory, runtime.yml at the root; a source package (setup.sh, which Joblet would run on\n" +
 	"the node) and entries Joblet drops (hardlinks) are refused."
 
+// provenanceHelp describes the bundle check of install.
+const provenanceHelp = "Provenance: when the registry entry's artifact names a Sigstore bundle (attestation), it is verified\n" +
+	"before anything is downloaded: the certificate must be issued to GitHub Actions for the repository\n" +
+	"(--provenance-repository, the config's provenance.repository, else the registry's owner/repo) and its\n" +
+	"release workflow at the tag refs/tags/NAME@VERSION (provenance.workflow, default\n" +
+	".github/workflows/release-runtime.yml), or its bulk workflow at a tag with the subject named\n" +
+	"NAME-VERSION-PLATFORM.tar.gz (provenance.bulk_workflow, default .github/workflows/release-all.yml), valid\n" +
+	"when the signature was logged; the signed SLSA provenance must name the registry's sha256 of the artifact,\n" +
+	"which the download must then match. A bundle that fails stops the install; a missing one is a warning,\n" +
+	"or an error with --require-provenance or provenance.require in the config."
+
 // installOptions builds consumer options from the shared flags.
 func installOptions(c *cli.Context) (consumer.InstallOptions, error) {
 	srcs, err := consumer.PickSources(c.StringSlice("registry"), c.String("config"))
@@ -159,6 +175,21 @@ func installOptions(c *cli.Context) (consumer.InstallOptions, error) {
 		Sources:    consumer.Sources{GitHubRawBase: c.String("github-raw-base")},
 		Mode:       jobletMode(c),
 		Warn:       func(s string) { fmt.Fprintln(c.App.ErrWriter, "rtool: warning:", s) },
+		Provenance: consumer.ProvenanceOptions{
+			Require:     c.Bool("require-provenance"),
+			Repository:  c.String("provenance-repository"),
+			TrustedRoot: c.String("trusted-root"),
+		},
+	}
+	if r := o.Provenance.Repository; r != "" {
+		if err := (provenance.Policy{Repository: r}).WithDefaults().Check(); err != nil {
+			return consumer.InstallOptions{}, usageError("--provenance-repository: %v", err)
+		}
+	}
+	if f := o.Provenance.TrustedRoot; f != "" {
+		if _, err := provenance.LoadTrustedRoot(f); err != nil {
+			return consumer.InstallOptions{}, usageError("--trusted-root: %v", err)
+		}
 	}
 	if err := applyNetworkFlags(c, &o); err != nil {
 		return consumer.InstallOptions{}, err
@@ -222,6 +253,11 @@ func runtimeInstall(c *cli.Context) error {
 				fmt.Fprintf(c.App.ErrWriter, "  note: %s\n", n)
 			}
 		}
+	}
+	if p := got.Provenance; p != nil && p.Verified != nil {
+		v := p.Verified
+		fmt.Fprintf(c.App.ErrWriter, "rtool: provenance verified: %s signed by %s (commit %s, signed %s)\n",
+			v.Digest, v.Signer, v.Commit, v.SignedAt.Format(time.RFC3339))
 	}
 	if got.ShadowedFlat != "" {
 		fmt.Fprintf(c.App.ErrWriter, "rtool: the flat install %s is now shadowed by %s\n", got.ShadowedFlat, got.Dir)
