@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -179,7 +180,7 @@ func checkProvenance(ctx context.Context, r *Resolved, opts InstallOptions) (*Pr
 		return nil, fmt.Errorf("provenance bundle of %s@%s for %s in registry %s: %w", r.Name, r.Version, r.Platform, r.Registry, err)
 	}
 	rep.Bundle = u
-	policy, err := opts.policyFor(src, cfg)
+	policy, derived, err := opts.policyFor(src, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("registry %s names a provenance bundle for %s@%s (%s), but %w", r.Registry, r.Name, r.Version, u, err)
 	}
@@ -197,6 +198,11 @@ func checkProvenance(ctx context.Context, r *Resolved, opts InstallOptions) (*Pr
 		return nil, fmt.Errorf("provenance bundle %s (named by registry %s for %s@%s): %w", u, r.Registry, r.Name, r.Version, err)
 	}
 	got, err := v.Verify(data, policy, provenance.Release{Name: r.Name, Version: r.Version, Platform: r.Platform, Checksum: r.Checksum})
+	var me *provenance.MismatchError
+	if derived && errors.As(err, &me) && me.Part == provenance.PartRepository {
+		me.Hint = fmt.Sprintf("rtool expected %s because the registry location is %q; a view repository or a mirror of another repository's releases names that repository in provenance.repository (config) or --provenance-repository",
+			policy.Repository, src.Location)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("provenance bundle %s refused for %s@%s (artifact %s): %w", u, r.Name, r.Version, r.Checksum, err)
 	}
@@ -216,9 +222,8 @@ func (o *InstallOptions) sourceOf(r *Resolved) (Source, *ProvenanceConfig) {
 }
 
 // policyFor is the expected identity for a registry: the flags, then its
-// config block, then the owner/repo its location names.
-func (o *InstallOptions) policyFor(src Source, cfg *ProvenanceConfig) (provenance.Policy, error) {
-	var p provenance.Policy
+// config block, then the owner/repo its location names (derived).
+func (o *InstallOptions) policyFor(src Source, cfg *ProvenanceConfig) (p provenance.Policy, derived bool, err error) {
 	if cfg != nil {
 		p = cfg.policy()
 	}
@@ -227,15 +232,16 @@ func (o *InstallOptions) policyFor(src Source, cfg *ProvenanceConfig) (provenanc
 	}
 	if p.Repository == "" {
 		p.Repository = repositoryOf(src.Location)
+		derived = p.Repository != ""
 	}
 	p = p.WithDefaults()
 	if p.Repository == "" {
-		return p, fmt.Errorf("rtool cannot tell which repository's release workflow must have signed it (the registry location %q names no GitHub repository); set provenance.repository for this registry in the config file, or pass --provenance-repository OWNER/REPO", src.Location)
+		return p, false, fmt.Errorf("rtool cannot tell which repository's release workflow must have signed it (the registry location %q names no GitHub repository); set provenance.repository for this registry in the config file, or pass --provenance-repository OWNER/REPO", src.Location)
 	}
 	if err := p.Check(); err != nil {
-		return p, fmt.Errorf("the expected identity is wrong: %w", err)
+		return p, false, fmt.Errorf("the expected identity is wrong: %w", err)
 	}
-	return p, nil
+	return p, derived, nil
 }
 
 // repositoryOf returns the GitHub OWNER/REPO a registry location names:

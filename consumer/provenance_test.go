@@ -391,6 +391,24 @@ func TestInstallProvenancePolicy(t *testing.T) {
 			t.Fatalf("with --provenance-repository: %v", err)
 		}
 	})
+	t.Run("a view repository names the releasing repository", func(t *testing.T) {
+		f := setup(t, nil, true)
+		o := f.options(filepath.Join(t.TempDir(), "rt"), ProvenanceOptions{})
+		// the same registry, served as if it were the view repository's
+		view := filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(f.dir))), "joblet", "runtimes-debian-amd64")
+		if err := os.Symlink(filepath.Join(f.dir, ".."), view); err != nil {
+			t.Fatal(err)
+		}
+		o.Registries = []Source{{Name: "joblet/runtimes-debian-amd64", Location: "joblet/runtimes-debian-amd64"}}
+		_, err := Install(context.Background(), "demo@1.0.0", o)
+		if err == nil || !strings.Contains(err.Error(), "(expected joblet/runtimes-debian-amd64, bundle has joblet/rtool); rtool expected joblet/runtimes-debian-amd64 because the registry location is \"joblet/runtimes-debian-amd64\"; a view repository") {
+			t.Fatalf("got %v", err)
+		}
+		o.Provenance.Repository = provRepo
+		if _, err := Install(context.Background(), "demo@1.0.0", o); err != nil {
+			t.Fatalf("with --provenance-repository: %v", err)
+		}
+	})
 	t.Run("joblet mode cannot require it", func(t *testing.T) {
 		f := setup(t, nil, true)
 		o := f.options(filepath.Join(t.TempDir(), "rt"), ProvenanceOptions{Require: true})
