@@ -214,8 +214,8 @@ func (b *Builder) debootstrap(ctx context.Context, d *DebootstrapConfig, rootfs 
 		Dev:    true,
 		Args:   []string{"/debootstrap/debootstrap", "--second-stage"},
 		Env:    []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C.UTF-8", "DEBIAN_FRONTEND=noninteractive"},
-		Stdout: out,
-		Stderr: out,
+		Stdout: toolOutput(out),
+		Stderr: toolOutput(out),
 	})
 	if err != nil {
 		return err
@@ -290,7 +290,7 @@ func checkBinfmtIn(dir, arch string) error {
 // which is killed when ctx ends.
 func runHost(ctx context.Context, out io.Writer, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Stdout, cmd.Stderr = toolOutput(out), toolOutput(out)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Unshareflags: syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second

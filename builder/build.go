@@ -48,6 +48,8 @@ type Options struct {
 	// Stderr receives every build's live output, each line prefixed with
 	// [name/platform]; nil discards it (the log files still get it).
 	Stderr io.Writer
+	// Output is how much of it goes to Stderr (zero: everything).
+	Output Output
 	// Timeout overrides the manifest's build.timeout when positive.
 	Timeout time.Duration
 	// Concurrency is passed to archive.PackOptions (0: GOMAXPROCS).
@@ -107,7 +109,7 @@ func New(cfg *Config, opts Options) *Builder {
 	if opts.ToolVersion == "" {
 		opts.ToolVersion = "devel"
 	}
-	return &Builder{cfg: cfg, opts: opts, mux: &mux{w: opts.Stderr}}
+	return &Builder{cfg: cfg, opts: opts, mux: &mux{w: opts.Stderr, level: opts.Output}}
 }
 
 // CacheDir is the cache directory in use.
@@ -306,8 +308,8 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 		Args:     []string{"/bin/bash", "./" + ri.script},
 		Env:      env,
 		Dir:      RuntimeMount,
-		Stdout:   out,
-		Stderr:   out,
+		Stdout:   toolOutput(out),
+		Stderr:   toolOutput(out),
 	}
 	fmt.Fprintf(out, "building %s@%s for %s (build id %s, SOURCE_DATE_EPOCH=%d, timeout %s)\n", name, version, req.Platform, buildID, sde.Unix(), ri.timeout)
 	runCtx, cancel := context.WithTimeout(ctx, ri.timeout)

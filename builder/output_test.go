@@ -63,3 +63,42 @@ func TestStreamConcurrentWholeLines(t *testing.T) {
 		}
 	}
 }
+
+// Each Output level shows its share of a build's lines live; the log gets
+// every byte and the tail every line whatever the level.
+func TestStreamOutputLevels(t *testing.T) {
+	tests := []struct {
+		level Output
+		want  string
+	}{
+		{OutputAll, "[r/p] building r\n[r/p] apt-get install foo\n[r/p] setup done\n[r/p] built r\n"},
+		{OutputSteps, "[r/p] building r\n[r/p] built r\n"},
+		{OutputNone, ""},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.level), func(t *testing.T) {
+			var live, log bytes.Buffer
+			s := (&mux{w: &live, level: tc.level}).stream("r/p", &log)
+			tool := toolOutput(s)
+			fmt.Fprintf(s, "building r\n")
+			tool.Write([]byte("apt-get install foo\nsetup "))
+			tool.Write([]byte("done\n"))
+			fmt.Fprintf(s, "built r\n")
+			s.Close()
+			if live.String() != tc.want {
+				t.Errorf("live output %q, want %q", live.String(), tc.want)
+			}
+			if log.String() != "building r\napt-get install foo\nsetup done\nbuilt r\n" {
+				t.Errorf("log %q lacks lines", log.String())
+			}
+			if got := strings.Join(s.Tail(), "|"); got != "building r|apt-get install foo|setup done|built r" {
+				t.Errorf("tail %q", got)
+			}
+		})
+	}
+	// a writer that is no stream is its own tool side
+	var b bytes.Buffer
+	if toolOutput(&b) != &b {
+		t.Error("toolOutput of a plain writer is not that writer")
+	}
+}

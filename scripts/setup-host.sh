@@ -3,8 +3,9 @@
 # host, as root: debootstrap for base systems, qemu-user-static and binfmt
 # for arm64 builds, shellcheck for validate, pigz for the benchmark baseline,
 # bubblewrap (bwrap) that confines `rtool runtime run` jobs, strace that
-# the install durability test watches fsync and rename with, actionlint for
-# the workflows and goreleaser for .goreleaser.yaml. Safe to run again.
+# the install durability test watches fsync and rename with, zsh and fish
+# for the completion scripts' tests (bash is there), actionlint for the
+# workflows and goreleaser for .goreleaser.yaml. Safe to run again.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -13,7 +14,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 need=()
-for pkg in debootstrap debian-archive-keyring qemu-user-static binfmt-support shellcheck pigz git ca-certificates iproute2 util-linux bubblewrap strace; do
+for pkg in debootstrap debian-archive-keyring qemu-user-static binfmt-support shellcheck pigz git ca-certificates iproute2 util-linux bubblewrap strace zsh fish; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

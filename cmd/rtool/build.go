@@ -36,10 +36,10 @@ func buildCommands() []*cli.Command {
 				&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "run up to `N` builds at once"},
 				&cli.BoolFlag{Name: "rebuild", Usage: "build even when the inputs did not change"},
 				&cli.BoolFlag{Name: "check-reproducible", Usage: "build twice and name every file that differs; then no artifact is left in OUT (both are kept in OUT/logs/)"},
-				&cli.DurationFlag{Name: "timeout", Usage: "time limit `DURATION` for one setup script such as 45m (default: the manifest's build.timeout, else 30m)"},
+				&cli.DurationFlag{Name: "timeout", Usage: "time limit `DURATION` for one setup script such as 45m", DefaultText: "the manifest's build.timeout, else 30m"},
 				&cli.StringFlag{Name: "runtimes", Value: "runtimes", Usage: "`DIR` holding the runtime definitions"},
 				&cli.BoolFlag{Name: "json", Usage: "print the results as JSON"},
-				configFlag, cacheFlag,
+				configFlag, cacheFlag, quietFlag(), verboseFlag(),
 			},
 			Action: buildAction,
 		},
@@ -146,7 +146,12 @@ func newBuilderConfig(c *cli.Context) (*builder.Builder, *builder.Config, error)
 			return nil, nil, usageError("--timeout must be positive")
 		}
 	}
+	output, err := buildOutput(c)
+	if err != nil {
+		return nil, nil, err
+	}
 	b := builder.New(cfg, builder.Options{
+		Output:          output,
 		CacheDir:        c.String("cache"),
 		ToolVersion:     buildToolVersion(),
 		Stderr:          c.App.ErrWriter,

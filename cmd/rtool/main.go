@@ -36,6 +36,10 @@ func main() {
 // run executes rtool with args and returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
+	if words, ok := completionRequest(args); ok {
+		completeWords(app, words, stdout, completionStyle())
+		return exitOK
+	}
 	err := app.RunContext(ctx, permuteArgs(app, args))
 	if err == nil {
 		return exitOK
@@ -56,15 +60,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
-		Name:                 "rtool",
-		Usage:                "validate, build, release and install Joblet runtimes",
-		Version:              toolVersion(),
-		Writer:               stdout,
-		ErrWriter:            stderr,
-		EnableBashCompletion: true,
+		Name:    "rtool",
+		Usage:   "validate, build, release and install Joblet runtimes",
+		Version: toolVersion(),
+		// --version without urfave's -v alias: -v is build's --verbose
+		HideVersion: true,
+		Flags:       []cli.Flag{&cli.BoolFlag{Name: "version", Usage: "print the version (rtool version says more)"}},
+		Writer:      stdout,
+		ErrWriter:   stderr,
+		// completion requests (--generate-bash-completion) are answered
+		// in run from the command tree; see completion.go
+		EnableBashCompletion: false,
 		ExitErrHandler:       func(*cli.Context, error) {}, // exit codes are decided in run
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return cli.Exit(fmt.Sprintf("usage: %v (see --help)", err), exitUsage)
+		},
+		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				_, err := fmt.Fprintf(c.App.Writer, "rtool version %s\n", c.App.Version)
+				return err
+			}
+			return unknownCommand(c)
 		},
 	}
 	for _, group := range [][]*cli.Command{
@@ -75,11 +91,55 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		buildCommands(),
 		runtimeCommands(),
 		releaseCommands(),
+		versionCommands(),
+		completionCommands(),
 	} {
 		app.Commands = append(app.Commands, group...)
 	}
 	setUsageErrors(app.Commands)
+	setUnknownCommands(app.Commands)
+	setExamples(app, commandExamples())
 	return app
+}
+
+// setUnknownCommands gives every command that has subcommands and no action
+// of its own the unknown-command handler, so `rtool registry ad` exits 2
+// with a suggestion instead of urfave's "No help topic" (exit 3).
+func setUnknownCommands(cmds []*cli.Command) {
+	for _, c := range cmds {
+		if len(c.Subcommands) > 0 && c.Action == nil {
+			c.Action = unknownCommand
+		}
+		setUnknownCommands(c.Subcommands)
+	}
+}
+
+// unknownCommand runs where a command was expected: with no argument it
+// shows the help (exit 0); with one that names no command it exits 2,
+// suggesting the closest command names.
+func unknownCommand(c *cli.Context) error {
+	cmds, path := c.App.Commands, c.App.Name
+	if c.Command != nil && c.Command.HelpName != "" && c.Command.HelpName != c.App.HelpName {
+		cmds, path = c.Command.Subcommands, c.Command.HelpName
+	}
+	if c.NArg() == 0 {
+		if path == c.App.Name {
+			return cli.ShowAppHelp(c)
+		}
+		return cli.ShowSubcommandHelp(c)
+	}
+	name := c.Args().First()
+	var names []string
+	for _, cmd := range cmds {
+		if !cmd.Hidden && cmd.Name != "help" {
+			names = append(names, cmd.Name)
+		}
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", name, path)
+	if s := suggest(name, names); len(s) > 0 {
+		msg += "; did you mean " + quoteJoin(s) + "?"
+	}
+	return usageError("%s (%s --help lists the commands)", msg, path)
 }
 
 // setUsageErrors makes flag errors of every command exit with exitUsage.

@@ -50,7 +50,7 @@ func releaseCommands() []*cli.Command {
 				"release got there first. A re-run is safe: identical files and entries count as done.",
 			Flags: []cli.Flag{
 				rootFlag, jsonFlag,
-				&cli.StringFlag{Name: "tag", Usage: "release `TAG` NAME@X.Y.Z (default $GITHUB_REF_NAME)", EnvVars: []string{"GITHUB_REF_NAME"}},
+				&cli.StringFlag{Name: "tag", Usage: "release `TAG` NAME@X.Y.Z", EnvVars: []string{"GITHUB_REF_NAME"}},
 				&cli.StringFlag{Name: "artifacts", Usage: "`DIR` with <name>-<version>-<platform>.tar.gz (+ source package) built earlier; default: build here"},
 				&cli.StringFlag{Name: "publisher", Value: "github", Usage: "where files go: github or dir"},
 				&cli.StringFlag{Name: "dir", Usage: "dir publisher: output `DIR` (<dir>/<tag>/<file>)"},

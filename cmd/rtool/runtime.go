@@ -121,7 +121,7 @@ func runtimeCommands() []*cli.Command {
 				&cli.StringFlag{Name: "artifact", Usage: "test this artifact `FILE` instead of building"},
 				&cli.StringFlag{Name: "config", Value: builder.ConfigFile, Usage: "build configuration `FILE`"},
 				&cli.StringFlag{Name: "cache", Usage: "build cache `DIR` (default $RTOOL_CACHE, else /var/cache/rtool)"},
-				&cli.DurationFlag{Name: "timeout", Usage: "time limit for one setup script"},
+				&cli.DurationFlag{Name: "timeout", Usage: "time limit `DURATION` for one setup script such as 45m", DefaultText: "the manifest's build.timeout, else 30m"},
 				&cli.BoolFlag{Name: "rebuild", Usage: "build even when the inputs did not change"},
 			},
 			Action: runtimeTest,

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"regexp"
@@ -10,6 +11,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/urfave/cli/v2"
 )
 
 // Set at link time by release builds (.goreleaser.yaml:
@@ -140,4 +143,34 @@ func buildToolVersion() string {
 // development build or one with uncommitted changes.
 func needsExeHash(v string) bool {
 	return v == "devel" || strings.HasSuffix(v, "-dirty") || strings.HasSuffix(v, "+dirty")
+}
+
+// versionCommands returns rtool version.
+func versionCommands() []*cli.Command {
+	return []*cli.Command{{
+		Name:  "version",
+		Usage: "print rtool's version, commit, build date and Go version",
+		Description: "A release archive's rtool carries the version, commit and date it was built with; one from\n" +
+			"go install ...@vX.Y.Z says that module version (the Go module proxy records no commit); a\n" +
+			"build in a git checkout says devel-<commit> (-dirty with uncommitted changes).",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout"}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 0 {
+				return usageError("version: unexpected argument %q", c.Args().First())
+			}
+			v := currentVersionInfo()
+			if c.Bool("json") {
+				return writeJSON(c.App.Writer, v)
+			}
+			unknown := func(s string) string {
+				if s == "" {
+					return "unknown"
+				}
+				return s
+			}
+			_, err := fmt.Fprintf(c.App.Writer, "rtool %s\ncommit:   %s\ndate:     %s\ngo:       %s\nplatform: %s\n",
+				v.Version, unknown(v.Commit), unknown(v.Date), v.GoVersion, v.Platform)
+			return err
+		},
+	}}
 }
