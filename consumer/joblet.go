@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -117,18 +116,8 @@ func (s Sources) LocateJoblet(location string) (where string, isURL bool, err er
 		parts := strings.Split(loc, "/")
 		return base + "/" + parts[0] + "/" + parts[1] + "/main/registry.json", true, nil
 	}
-	fi, err := os.Stat(loc)
-	if err != nil {
-		return "", false, fmt.Errorf("registry %q: %w (give an http(s) URL, owner/repo, or a local registry.json or directory)", location, err)
-	}
-	if fi.IsDir() {
-		loc = filepath.Join(loc, "registry.json")
-	}
-	abs, err := filepath.Abs(loc)
-	if err != nil {
-		return "", false, err
-	}
-	return abs, false, nil
+	abs, err := localRegistryFile(location, loc, "give an http(s) URL, owner/repo, or a local registry.json or directory")
+	return abs, false, err
 }
 
 // rnxOwnerRepoRE is what `rnx --registry` turns into a GitHub URL: at

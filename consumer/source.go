@@ -116,18 +116,22 @@ func (s Sources) Locate(location string) (where string, isURL bool, err error) {
 			return github(loc), true, nil
 		}
 	}
+	abs, err := localRegistryFile(location, loc, "give a registry.json file, a directory holding one, an http(s) URL or owner/repo")
+	return abs, false, err
+}
+
+// localRegistryFile is the absolute path of the registry at loc on local
+// disk: the file, or registry.json in the directory. hint says what
+// location could have been instead.
+func localRegistryFile(location, loc, hint string) (string, error) {
 	fi, err := os.Stat(loc)
 	if err != nil {
-		return "", false, fmt.Errorf("registry %q: %w (give a registry.json file, a directory holding one, an http(s) URL or owner/repo)", location, err)
+		return "", fmt.Errorf("registry %q: %w (%s)", location, err, hint)
 	}
 	if fi.IsDir() {
 		loc = filepath.Join(loc, "registry.json")
 	}
-	abs, err := filepath.Abs(loc)
-	if err != nil {
-		return "", false, err
-	}
-	return abs, false, nil
+	return filepath.Abs(loc)
 }
 
 // Loaded is a fetched and parsed registry with the place it came from, so
