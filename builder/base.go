@@ -43,6 +43,40 @@ type BaseInfo struct {
 	Current   bool      `json:"current"` // rtool.yaml still selects it
 }
 
+// BaseRef names the base a platform's configuration selects, whether or
+// not it is in the cache: what a CI cache of bases is keyed by.
+type BaseRef struct {
+	Platform string `json:"platform"`
+	Key      string `json:"key"` // the hash of the resolved configuration
+	ID       string `json:"id"`  // its directory under the cache's bases/ ("" for a rootfs directory, used in place)
+	Cached   bool   `json:"cached"`
+}
+
+// BaseRefs resolves the bases of platforms (every configured platform when
+// none) without building any.
+func (b *Builder) BaseRefs(platforms []string) ([]BaseRef, error) {
+	if len(platforms) == 0 {
+		platforms = b.cfg.Platforms()
+	}
+	out := []BaseRef{}
+	for _, p := range platforms {
+		r, err := b.cfg.resolve(p)
+		if err != nil {
+			return nil, err
+		}
+		ref := BaseRef{Platform: p, Key: r.key()}
+		if r.RootfsDir == "" {
+			ref.ID = baseID(p, ref.Key)
+			_, err := os.Stat(filepath.Join(b.basesDir(), ref.ID, "base.json"))
+			ref.Cached = err == nil
+		} else {
+			ref.Cached = true
+		}
+		out = append(out, ref)
+	}
+	return out, nil
+}
+
 func (b *Builder) basesDir() string { return filepath.Join(b.opts.CacheDir, "bases") }
 func (b *Builder) workDir() string  { return filepath.Join(b.opts.CacheDir, "work") }
 

@@ -108,6 +108,7 @@ func buildCommands() []*cli.Command {
 						return nil
 					},
 				},
+				baseKeyCommand(configFlag, cacheFlag),
 				{
 					Name:  "prune",
 					Usage: "remove bases rtool.yaml no longer selects and leftovers of interrupted builds",

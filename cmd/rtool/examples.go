@@ -63,6 +63,9 @@ func commandExamples() map[string][]string {
 		"base build": {
 			"sudo rtool base build debian-amd64 debian-arm64",
 		},
+		"base key": {
+			"rtool base key debian-amd64 --json",
+		},
 		"base prune": {
 			"sudo rtool base prune",
 		},
