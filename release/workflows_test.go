@@ -106,9 +106,11 @@ func TestWorkflowsPolicy(t *testing.T) {
 		"release-runtime.yml": `push tags *@*.*.*`,
 		"release-all.yml":     `push tags runtimes-*`,
 		"release-rtool.yml":   `push tags v*.*.*`,
+		"bases.yml":           "schedule",
+		"rtool.yml":           "workflow_call",
 	}
 	// rtool commands that write their own step summary
-	summarized := regexp.MustCompile(`bin/rtool (validate|plan|publish|release)\b`)
+	summarized := regexp.MustCompile(`(^|[\s/])rtool (validate|plan|publish|release)\b`)
 	for name, trigger := range triggers {
 		t.Run(name, func(t *testing.T) {
 			w := loadWorkflow(t, name)
