@@ -37,7 +37,7 @@ func buildCommands() []*cli.Command {
 				&cli.BoolFlag{Name: "rebuild", Usage: "build even when the inputs did not change"},
 				&cli.BoolFlag{Name: "check-reproducible", Usage: "build twice and name every file that differs; then no artifact is left in OUT (both are kept in OUT/logs/)"},
 				&cli.DurationFlag{Name: "timeout", Usage: "time limit `DURATION` for one setup script such as 45m", DefaultText: "the manifest's build.timeout, else 30m"},
-				&cli.StringFlag{Name: "runtimes", Value: "runtimes", Usage: "`DIR` holding the runtime definitions"},
+				runtimesFlags()[0],
 				&cli.BoolFlag{Name: "json", Usage: "print the results as JSON"},
 				configFlag, cacheFlag, quietFlag(), verboseFlag(),
 			},
@@ -172,8 +172,12 @@ func buildAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	rtDir, err := runtimesDir(c)
+	if err != nil {
+		return usageError("build: %v", err)
+	}
 	reqs, notes, err := cfg.Plan(builder.PlanOptions{
-		RuntimesDir: c.String("runtimes"),
+		RuntimesDir: rtDir,
 		Names:       c.Args().Slice(),
 		All:         c.Bool("all"),
 		Platforms:   c.StringSlice("platform"),

@@ -22,7 +22,7 @@ func commandExamples() map[string][]string {
 		"validate": {
 			"rtool validate",
 			"rtool validate python-3.11 --format json",
-			"rtool validate --root ../my-runtimes/runtimes --strict",
+			"rtool validate --runtimes ../my-runtimes/runtimes --strict",
 		},
 		"schema": {
 			"rtool schema manifest > schema/manifest.schema.json",

@@ -98,6 +98,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 	setUsageErrors(app.Commands)
 	setUnknownCommands(app.Commands)
+	setDeprecationNotes(app.Commands)
 	setExamples(app, commandExamples())
 	return app
 }

@@ -30,7 +30,7 @@ func registryCommands() []*cli.Command {
 					"and merges the version into --registry (created if missing), then rewrites the per-platform\n" +
 					"views beside it (platforms/<platform>/registry.json, what Joblet nodes of that platform read).\n\n" +
 					"The top-level download_url/checksum/size (what Joblet's installer downloads) point at the\n" +
-					"prebuilt artifact of the first of --platforms (the primary platform); --source is recorded under\n" +
+					"prebuilt artifact of the first of --supports (the primary platform); --source is recorded under\n" +
 					"source_package. A per-platform fragment without the primary artifact leaves the top level empty\n" +
 					"until the primary's fragment is merged.\n\n" +
 					"--url is a template: {name}, {version}, {platform}, {file}, {tag} (= name@version), e.g.\n" +
@@ -41,11 +41,12 @@ func registryCommands() []*cli.Command {
 					"Exit status: 0 ok, 1 refused, 2 usage or I/O errors.",
 				Flags: []cli.Flag{
 					registryFlag,
-					&cli.StringFlag{Name: "manifest", Usage: "runtime `DIR` (or its manifest.yaml) to take --name, --version, --description and --platforms from"},
+					&cli.StringFlag{Name: "manifest", Usage: "runtime `DIR` (or its manifest.yaml) to take --name, --version, --description and --supports from"},
 					&cli.StringFlag{Name: "name", Usage: "runtime name (required unless --manifest)"},
 					&cli.StringFlag{Name: "version", Usage: "version X.Y.Z (required unless --manifest)"},
 					&cli.StringFlag{Name: "description", Usage: "description of the version"},
-					&cli.StringSliceFlag{Name: "platforms", Usage: "platforms the version supports, in the manifest's order (default: the --platform values)"},
+					&cli.StringSliceFlag{Name: "supports", Usage: "`PLATFORMS` the version supports, in the manifest's order", DefaultText: "the --platform values"},
+					deprecatedSliceFlag("platforms", "supports"),
 					&cli.StringFlag{Name: "source", Usage: "the source package <name>-<version>.tar.gz (upstream's download)"},
 					&cli.StringSliceFlag{Name: "platform", Usage: "platform of the following --artifact (repeatable, paired in order; default: read from canonical artifact names)"},
 					&cli.StringSliceFlag{Name: "artifact", Usage: "prebuilt artifact .tar.gz for the matching --platform (repeatable); <name>-<version>-<platform>.tar.gz needs no --platform"},
@@ -238,7 +239,7 @@ func runRegistryAdd(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageError("registry add: unexpected arguments %v", c.Args().Slice())
 	}
-	name, version, description, versionPlatforms := c.String("name"), c.String("version"), c.String("description"), c.StringSlice("platforms")
+	name, version, description, versionPlatforms := c.String("name"), c.String("version"), c.String("description"), sliceFlag(c, "supports", "platforms")
 	if dir := c.String("manifest"); dir != "" {
 		if filepath.Base(dir) == schema.ManifestFile {
 			dir = filepath.Dir(dir)

@@ -19,7 +19,7 @@ import (
 
 // releaseCommands returns rtool release, rtool publish and rtool plan.
 func releaseCommands() []*cli.Command {
-	rootFlag := &cli.StringFlag{Name: "root", Usage: "`DIR` holding one directory per runtime (default: <git top level>/runtimes)"}
+	runtimesFlag, oldRootFlag := runtimesFlags()[0], runtimesFlags()[1]
 	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout"}
 	return []*cli.Command{
 		{
@@ -32,7 +32,7 @@ func releaseCommands() []*cli.Command {
 				"starts the release workflow. --force moves an existing tag after asking (--yes: no question;\n" +
 				"without a terminal and without --yes it refuses).",
 			Flags: []cli.Flag{
-				rootFlag, jsonFlag,
+				runtimesFlag, oldRootFlag, jsonFlag,
 				&cli.StringFlag{Name: "remote", Value: "origin", Usage: "git `REMOTE` to check and push the tag to"},
 				&cli.BoolFlag{Name: "force", Usage: "recreate an existing tag (asks first)"},
 				&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask before --force"},
@@ -49,7 +49,7 @@ func releaseCommands() []*cli.Command {
 				"registry.json of --branch and pushes that commit without force, retrying when another\n" +
 				"release got there first. A re-run is safe: identical files and entries count as done.",
 			Flags: []cli.Flag{
-				rootFlag, jsonFlag,
+				runtimesFlag, oldRootFlag, jsonFlag,
 				&cli.StringFlag{Name: "tag", Usage: "release `TAG` NAME@X.Y.Z", EnvVars: []string{"GITHUB_REF_NAME"}},
 				&cli.StringFlag{Name: "artifacts", Usage: "`DIR` with <name>-<version>-<platform>.tar.gz (+ source package) built earlier; default: build here"},
 				&cli.StringFlag{Name: "publisher", Value: "github", Usage: "where files go: github or dir"},
@@ -79,7 +79,7 @@ func releaseCommands() []*cli.Command {
 				"(runtimes-YYYY.MM.DD: every runtime); --all: every runtime. --format github-matrix prints\n" +
 				`{"include":[{"runtime","version","platform","runner"},...]} on one line for $GITHUB_OUTPUT.`,
 			Flags: []cli.Flag{
-				rootFlag,
+				runtimesFlag, oldRootFlag, jsonFlag,
 				&cli.StringFlag{Name: "since", Usage: "plan runtimes changed since git `REF`"},
 				&cli.StringFlag{Name: "tag", Usage: "plan the runtime of `TAG` NAME@X.Y.Z (runtimes-YYYY.MM.DD: every runtime)"},
 				&cli.BoolFlag{Name: "all", Usage: "plan every runtime"},
@@ -92,16 +92,9 @@ func releaseCommands() []*cli.Command {
 	}
 }
 
-// runtimesRoot is --root, or the repository's runtimes/ directory.
+// runtimesRoot is the runtimes directory (see runtimesDir).
 func runtimesRoot(c *cli.Context) (string, error) {
-	if r := c.String("root"); r != "" {
-		return filepath.Abs(r)
-	}
-	cwd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Abs(validate.DefaultRoot(c.Context, cwd))
+	return runtimesDir(c)
 }
 
 // stepSummary appends markdown to $GITHUB_STEP_SUMMARY when it is set.
@@ -329,6 +322,12 @@ func planAction(c *cli.Context) error {
 		return usageError("plan: unexpected argument %q", c.Args().First())
 	}
 	format := c.String("format")
+	if c.Bool("json") {
+		if c.IsSet("format") && format != "json" {
+			return usageError("plan: --json and --format %s exclude each other", format)
+		}
+		format = "json"
+	}
 	if format != "github-matrix" && format != "json" {
 		return usageError("plan: unknown --format %q; choose github-matrix or json", format)
 	}

@@ -29,7 +29,7 @@ func runtimeCommands() []*cli.Command {
 	jobletFlag := &cli.BoolFlag{Name: "joblet", Usage: "read the one registry exactly as a Joblet node's client does (see the command's description)"}
 	registryFlags := []cli.Flag{
 		&cli.StringSliceFlag{Name: "registry", Usage: "registry `LOCATION`: a registry.json file or directory, an http(s) URL, or owner/repo on GitHub (repeatable, searched in order)"},
-		&cli.StringFlag{Name: "config", Usage: "config `FILE` listing registries (runtimes.registries: [{name, url, enabled}]; default ~/.rnx/config.yaml if present)"},
+		rnxConfigFlags()[0], rnxConfigFlags()[1],
 		&cli.StringFlag{Name: "github-raw-base", Hidden: true, EnvVars: []string{"RTOOL_GITHUB_RAW_BASE"}, Usage: "base URL for owner/repo registries"},
 	}
 	registryFlags = append(registryFlags, networkFlags()...)
@@ -116,7 +116,7 @@ func runtimeCommands() []*cli.Command {
 			Usage:     "build a runtime (or reuse its artifact), install it in a temporary root and run its smoke tests",
 			ArgsUsage: "NAME",
 			Flags: []cli.Flag{platformFlag, jsonFlag,
-				&cli.StringFlag{Name: "runtimes", Value: "runtimes", Usage: "`DIR` holding the runtime definitions"},
+				runtimesFlags()[0],
 				&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "out", Usage: "build output `DIR`"},
 				&cli.StringFlag{Name: "artifact", Usage: "test this artifact `FILE` instead of building"},
 				&cli.StringFlag{Name: "config", Value: builder.ConfigFile, Usage: "build configuration `FILE`"},
@@ -154,7 +154,7 @@ const provenanceHelp = "Provenance: when the registry entry's artifact names a S
 
 // installOptions builds consumer options from the shared flags.
 func installOptions(c *cli.Context) (consumer.InstallOptions, error) {
-	srcs, err := consumer.PickSources(c.StringSlice("registry"), c.String("config"))
+	srcs, err := consumer.PickSources(c.StringSlice("registry"), flagString(c, "rnx-config", "config"))
 	if err != nil {
 		return consumer.InstallOptions{}, usageError("%v", err)
 	}
@@ -703,7 +703,11 @@ func runtimeTest(c *cli.Context) error {
 	if err := schema.CheckName(name); err != nil {
 		return usageError("%v", err)
 	}
-	rdir := filepath.Join(c.String("runtimes"), name)
+	rtDir, err := runtimesDir(c)
+	if err != nil {
+		return usageError("test: %v", err)
+	}
+	rdir := filepath.Join(rtDir, name)
 	m, err := schema.ReadManifest(rdir)
 	if err != nil {
 		return usageError("test: %v", err)

@@ -19,19 +19,25 @@ func validateCommands() []*cli.Command {
 		ArgsUsage: "[NAME...]",
 		Description: "Checks every runtime under the root (default: the repository's runtimes/), or the named ones.\n" +
 			"Exit status: 0 no errors, 1 errors (or warnings with --strict), 2 usage or I/O errors.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "root", Usage: "directory holding one directory per runtime (default: <git top level>/runtimes)"},
+		Flags: append(runtimesFlags(),
 			&cli.StringFlag{Name: "format", Value: validate.FormatText, Usage: "output format: " + strings.Join(validate.Formats(), ", ")},
+			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON on stdout (--format json)"},
 			&cli.BoolFlag{Name: "strict", Usage: "fail (exit 1) on warnings too"},
 			&cli.BoolFlag{Name: "manifest-only", Usage: "check manifest.yaml only, not the setup scripts"},
 			&cli.BoolFlag{Name: "no-shellcheck", Usage: "do not run shellcheck even when it is installed"},
-		},
+		),
 		Action: runValidate,
 	}}
 }
 
 func runValidate(c *cli.Context) error {
 	format := c.String("format")
+	if c.Bool("json") {
+		if c.IsSet("format") && format != validate.FormatJSON {
+			return usageError("validate: --json and --format %s exclude each other", format)
+		}
+		format = validate.FormatJSON
+	}
 	if !slices.Contains(validate.Formats(), format) {
 		return usageError("validate: unknown --format %q; choose one of %s", format, strings.Join(validate.Formats(), ", "))
 	}
@@ -39,7 +45,7 @@ func runValidate(c *cli.Context) error {
 	if err != nil {
 		return usageError("validate: %v", err)
 	}
-	root := c.String("root")
+	root := flagString(c, "runtimes", "root")
 	if root == "" {
 		root = validate.DefaultRoot(c.Context, cwd)
 	}

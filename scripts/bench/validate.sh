@@ -48,7 +48,7 @@ done
 run_rtool() {
 	local t0 t1
 	t0=$(now)
-	"$RTOOL" validate --root "$root" --no-shellcheck >"$work/out" 2>&1 || { cat "$work/out" >&2; exit 1; }
+	"$RTOOL" validate --runtimes "$root" --no-shellcheck >"$work/out" 2>&1 || { cat "$work/out" >&2; exit 1; }
 	t1=$(now)
 	echo $(((t1 - t0) / 1000000))
 }
