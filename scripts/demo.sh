@@ -58,12 +58,13 @@ for dir in runtimes/*/; do
 		done
 done
 echo "== install from $out/registry.json as a node would" >&2
-first=$(basename "$(ls -d runtimes/*/ | head -1)")
+dirs=(runtimes/*/)
+first=$(basename "${dirs[0]}")
 tmp_root=$(mktemp -d)
 trap 'rm -rf "$tmp_root"' EXIT
 $rtool runtime install "$first@latest" --registry "$out/registry.json" --root "$tmp_root" --platform debian-amd64
 for view in "$out"/platforms/*/; do
 	p=$(basename "$view")
-	$rtool runtime install "$first@latest" --joblet --registry "$view" --root "$tmp_root/$p" --platform "$p"
+	$rtool runtime install "$first@latest" --joblet --registry "$view" --root "$tmp_root/$p"
 done
-echo "demo: done; artifacts, registry.json and its per-platform views in $out/" >&2
+echo "demo: done in $((SECONDS / 60))m$((SECONDS % 60))s; artifacts, registry.json and its per-platform views in $out/" >&2
