@@ -16,7 +16,7 @@ import (
 // (upstream writes python_version, cuda_version, components, features, ...)
 // are kept in Extra and allowed.
 type Manifest struct {
-	Name        string   `yaml:"name" json:"name" jsonschema:"pattern=^[a-z0-9][a-z0-9.-]*$" jsonschema_description:"Runtime name: lowercase letters, digits, dots and hyphens (for example python-3.11-ml). Must equal the directory name."`
+	Name        string   `yaml:"name" json:"name" jsonschema_description:"Runtime name: lowercase letters, digits, dots and hyphens (for example python-3.11-ml). Must equal the directory name."`
 	Version     string   `yaml:"version" json:"version" jsonschema_description:"Semantic version without a v prefix (for example 1.3.2)."`
 	Description string   `yaml:"description" json:"description" jsonschema:"minLength=1" jsonschema_description:"One-line human-readable description."`
 	Platforms   []string `yaml:"platforms" json:"platforms" jsonschema:"minItems=1" jsonschema_description:"Platforms this runtime builds for: <os>-<arch>; each needs setup-<os>-<arch>.sh."`

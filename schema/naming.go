@@ -18,12 +18,19 @@ const VersionPattern = `^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]
 // PlatformPattern is the rule for platform names: <os>-<arch>.
 const PlatformPattern = `^(ubuntu|debian|rhel|amzn)-(amd64|arm64)$`
 
+// NameStrictPattern is every rule of CheckName in one regular expression
+// (NamePattern, and no "..", no trailing "-" or "."); the length limit is
+// MaxNameLength. CheckName accepts exactly the names it matches and the
+// generated schemas use it, so the two cannot drift.
+const NameStrictPattern = `^[a-z0-9](?:(?:\.?[a-z0-9-])*\.?[a-z0-9])?$`
+
 // MaxNameLength bounds a runtime name so that <name>-<version>.tar.gz and
 // install directories stay well under common file-name limits.
 const MaxNameLength = 100
 
 var (
 	nameRE     = regexp.MustCompile(NamePattern)
+	strictRE   = regexp.MustCompile(NameStrictPattern)
 	versionRE  = regexp.MustCompile(VersionPattern)
 	platformRE = regexp.MustCompile(PlatformPattern)
 )
@@ -37,6 +44,10 @@ var KnownArch = []string{"amd64", "arm64"}
 // CheckName returns nil when name is a valid runtime name, or an error that
 // says what is wrong with it and how to fix it.
 func CheckName(name string) error {
+	if len(name) <= MaxNameLength && strictRE.MatchString(name) {
+		return nil
+	}
+	// The rest only explains why the name is not valid.
 	switch {
 	case name == "":
 		return fmt.Errorf("runtime name is empty")
@@ -56,7 +67,7 @@ func CheckName(name string) error {
 	case strings.Contains(name, ".."):
 		return fmt.Errorf("runtime name %q must not contain \"..\"", name)
 	}
-	return nil
+	return fmt.Errorf("runtime name %q must be lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit (for example python-3.11-ml)", name)
 }
 
 // SuggestName turns name into a valid runtime name (lowercase, every other

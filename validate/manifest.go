@@ -486,8 +486,8 @@ const (
 )
 
 var (
-	pipPackageRE = regexp.MustCompile(`^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(?:\[[A-Za-z0-9._,-]+\])?==([A-Za-z0-9][A-Za-z0-9.+!_-]*)$`)
-	npmPackageRE = regexp.MustCompile(`^((?:@[a-z0-9][a-z0-9._-]*/)?[A-Za-z0-9][A-Za-z0-9._-]*)@([A-Za-z0-9^~*][A-Za-z0-9.+^~*_-]*)$`)
+	pipPackageRE = regexp.MustCompile(schema.PipPackagePattern)
+	npmPackageRE = regexp.MustCompile(schema.NpmPackagePattern)
 	pipNormRE    = regexp.MustCompile(`[-_.]+`)
 )
 
