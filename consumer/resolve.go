@@ -76,7 +76,7 @@ type Resolved struct {
 	UnpackedSize int64  `json:"unpacked_size,omitempty"`
 	Entries      int64  `json:"entries,omitempty"`
 	// Universal is true when the entry has no per-platform artifacts and
-	// its upstream download_url is used (see README).
+	// its upstream download_url is used (see docs/joblet.md, "Upstream entries").
 	Universal bool     `json:"universal,omitempty"`
 	Registry  string   `json:"registry"` // the source it was found in
 	Warnings  []string `json:"warnings,omitempty"`
