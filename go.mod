@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/Masterminds/semver/v3 v3.5.0
+	github.com/dlclark/regexp2 v1.11.0
 	github.com/elastic/go-seccomp-bpf v1.6.0
 	github.com/google/certificate-transparency-go v1.3.3
 	github.com/google/go-github/v62 v62.0.0
@@ -11,6 +12,7 @@ require (
 	github.com/invopop/jsonschema v0.14.0
 	github.com/klauspost/pgzip v1.3.0
 	github.com/package-url/packageurl-go v0.1.7
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/secure-systems-lab/go-securesystemslib v0.11.0
 	github.com/sigstore/protobuf-specs v0.5.1
 	github.com/sigstore/sigstore-go v1.3.0
