@@ -204,6 +204,22 @@ func (s Sources) get(ctx context.Context, u string) ([]byte, error) {
 }
 
 func getOnce(ctx context.Context, c *http.Client, u string) ([]byte, error) {
+	data, err := getLimited(ctx, c, u, MaxRegistrySize)
+	var tl *tooLargeError
+	if errors.As(err, &tl) {
+		return nil, fmt.Errorf("registry is %v", err)
+	}
+	return data, err
+}
+
+// tooLargeError is a response body over the limit getLimited was given.
+type tooLargeError struct{ limit int64 }
+
+func (e *tooLargeError) Error() string { return fmt.Sprintf("larger than %d bytes", e.limit) }
+
+// getLimited GETs u with c and returns its body, at most limit bytes
+// (a *tooLargeError past that); failures are classified for retries.
+func getLimited(ctx context.Context, c *http.Client, u string, limit int64) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
@@ -216,12 +232,12 @@ func getOnce(ctx context.Context, c *http.Client, u string) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, statusError(resp, "")
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxRegistrySize+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, &transientError{err}
 	}
-	if len(data) > MaxRegistrySize {
-		return nil, fmt.Errorf("registry is larger than %d bytes", MaxRegistrySize)
+	if int64(len(data)) > limit {
+		return nil, &tooLargeError{limit}
 	}
 	return data, nil
 }
