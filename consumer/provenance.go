@@ -308,4 +308,3 @@ func (o *InstallOptions) fetchBundle(ctx context.Context, where string, a *schem
 	}
 	return data, nil
 }
-
