@@ -1,7 +1,6 @@
 package consumer
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"os/exec"
@@ -61,68 +60,97 @@ func TestInstallHelperProcess(t *testing.T) {
 	}
 }
 
-// Before the staging tree is renamed into place, every file and directory
-// in it (the install record and the tree's root too) has been fsynced, and
-// the directory it was renamed into is fsynced after the rename: watched
-// with strace on a real install, first and with --force (an exchange).
+// Before the staging tree is renamed into place, its filesystem has been
+// synced (syncfs) after the last file and directory of the tree was
+// created, and the install record and the tree's root were fsynced after
+// being written; the directory it was renamed into is fsynced after the
+// rename. Watched with strace on a real install, first and with --force
+// (an exchange).
 func TestInstallSyncsBeforeRename(t *testing.T) {
 	testenv.RequireCommands(t, "strace")
 	f := newFixture(t, nil, "1.0.0")
+	final := filepath.Join(f.root, "demo", "1.0.0")
+	// strace -f splits a call that another thread interrupts into
+	// "... <unfinished ...>" and "<... NAME resumed>": calls are matched
+	// at their start, results at their end.
+	callRE := regexp.MustCompile(`^(\d+)\s+(\w+)\((.*)$`)
+	resumedRE := regexp.MustCompile(`^(\d+)\s+<\.\.\. (\w+) resumed>(.*)$`)
+	fdRE := regexp.MustCompile(`^\d+<(.*?)>`)
+	resultRE := regexp.MustCompile(`= \d+<(.*)>$`)
 	for _, force := range []string{"", "1"} {
 		out := filepath.Join(t.TempDir(), "strace.out")
-		cmd := exec.Command("strace", "-f", "-qq", "-y", "-e", "trace=fsync,fdatasync,rename,renameat,renameat2", "-o", out,
+		cmd := exec.Command("strace", "-f", "-qq", "-y", "-e", "trace=fsync,fdatasync,syncfs,sync,rename,renameat,renameat2,openat,mkdirat", "-o", out,
 			os.Args[0], "-test.run", "^TestInstallHelperProcess$", "-test.count", "1")
 		cmd.Env = append(os.Environ(), "RTOOL_TEST_INSTALL_REGISTRY="+f.srv.URL+"/", "RTOOL_TEST_INSTALL_ROOT="+f.root, "RTOOL_TEST_INSTALL_FORCE="+force)
 		if b, err := cmd.CombinedOutput(); err != nil {
 			testenv.Require(t, !strings.Contains(string(b), "PTRACE_TRACEME"), "strace cannot trace here: "+string(b))
 			t.Fatalf("install under strace: %v\n%s", err, b)
 		}
-		final := filepath.Join(f.root, "demo", "1.0.0")
-		want, err := scanTree(context.Background(), final, scanOptions{})
+		data, err := os.ReadFile(out)
 		if err != nil {
 			t.Fatal(err)
 		}
-		synced := map[string]bool{} // staging-relative paths synced before the rename
-		renamed, parentSynced := "", false
-		// strace -f splits a call that another thread interrupts into
-		// "... <unfinished ...>" and "<... resumed>": match the call's
-		// start; a failed fsync or rename fails the install.
-		fsyncRE := regexp.MustCompile(`^\d+\s+f(?:data)?sync\(\d+<(.*?)>`)
-		renameRE := regexp.MustCompile(`^\d+\s+rename(?:at2?)?\((?:AT_FDCWD[^,]*, )?"([^"]*)", (?:AT_FDCWD[^,]*, )?"` + regexp.QuoteMeta(final) + `"`)
-		file, err := os.Open(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(file)
-		for sc.Scan() {
-			line := sc.Text()
-			if m := fsyncRE.FindStringSubmatch(line); m != nil {
-				switch {
-				case renamed == "" && strings.Contains(m[1], "/.staging-demo-1.0.0-"):
-					if _, rel, ok := strings.Cut(m[1], "/tree"); ok {
-						synced[strings.TrimPrefix(rel, "/")] = true
-					}
-				case renamed != "" && m[1] == filepath.Dir(final):
-					parentSynced = true
+		// Events in trace order; n is the line number.
+		var lastCreate, syncfs, recordSynced, rootSynced, renamed, parentSynced = -1, -1, -1, -1, -1, -1
+		var staging string // the staging tree renamed into place
+		inTree := func(p string) bool { return staging != "" && (p == staging || strings.HasPrefix(p, staging+"/")) }
+		type call struct{ name, args string }
+		pending := map[string]call{} // pid → unfinished call
+		var events []call
+		var results []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if m := callRE.FindStringSubmatch(line); m != nil {
+				c := call{m[2], m[3]}
+				if strings.HasSuffix(line, "<unfinished ...>") {
+					pending[m[1]] = c
+					continue
 				}
-			} else if m := renameRE.FindStringSubmatch(line); m != nil && renamed == "" {
-				renamed = m[1]
+				events, results = append(events, c), append(results, line)
+			} else if m := resumedRE.FindStringSubmatch(line); m != nil {
+				events, results = append(events, pending[m[1]]), append(results, m[3])
+				delete(pending, m[1])
 			}
 		}
-		file.Close()
-		if renamed == "" || !strings.Contains(renamed, "/.staging-demo-1.0.0-") {
-			t.Fatalf("force=%q: no rename of a staging tree to %s in the trace (%q)", force, final, renamed)
-		}
-		for _, e := range append(want, TreeEntry{Path: ""}, TreeEntry{Path: RecordFile}) {
-			if e.Type == entrySymlink {
-				continue // a symlink cannot be opened; its directory's sync holds it
-			}
-			if !synced[e.Path] {
-				t.Errorf("force=%q: %q was not fsynced before the rename (synced: %v)", force, e.Path, synced)
+		// The staging tree is the source of the rename to final.
+		for _, c := range events {
+			if strings.HasPrefix(c.name, "rename") && strings.Contains(c.args, `"`+final+`"`) {
+				if i := strings.Index(c.args, `/.staging-demo-1.0.0-`); i >= 0 {
+					start := strings.LastIndex(c.args[:i], `"`) + 1
+					staging = c.args[start : i+strings.Index(c.args[i:], `"`)]
+				}
+				break
 			}
 		}
-		if !parentSynced {
-			t.Errorf("force=%q: %s was not fsynced after the rename", force, filepath.Dir(final))
+		if !strings.HasSuffix(staging, "/tree") {
+			t.Fatalf("force=%q: no rename of a staging tree to %s in the trace:\n%s", force, final, data)
+		}
+		for n, c := range events {
+			fd := ""
+			if m := fdRE.FindStringSubmatch(c.args); m != nil {
+				fd = m[1]
+			}
+			switch {
+			case c.name == "openat" && strings.Contains(c.args, "O_CREAT"):
+				if m := resultRE.FindStringSubmatch(results[n]); m != nil && inTree(m[1]) && m[1] != staging+"/"+RecordFile {
+					lastCreate = n
+				}
+			case c.name == "mkdirat" && inTree(fd):
+				lastCreate = n
+			case c.name == "syncfs" && inTree(fd) && renamed < 0:
+				syncfs = n
+			case c.name == "fsync" && fd == staging+"/"+RecordFile:
+				recordSynced = n
+			case c.name == "fsync" && fd == staging && recordSynced >= 0:
+				rootSynced = n
+			case strings.HasPrefix(c.name, "rename") && strings.Contains(c.args, `"`+staging+`"`):
+				renamed = n
+			case c.name == "fsync" && fd == filepath.Dir(final) && renamed >= 0:
+				parentSynced = n
+			}
+		}
+		if !(lastCreate >= 0 && lastCreate < syncfs && syncfs < renamed && recordSynced < rootSynced && rootSynced < renamed && renamed < parentSynced && recordSynced >= 0) {
+			t.Errorf("force=%q: want last creation in the tree < syncfs < rename, record fsynced < tree root fsynced < rename < parent fsynced; got creation %d, syncfs %d, record %d, root %d, rename %d, parent %d",
+				force, lastCreate, syncfs, recordSynced, rootSynced, renamed, parentSynced)
 		}
 	}
 }

@@ -274,12 +274,26 @@ func modeString(m fs.FileMode) string {
 }
 
 // makeDurable records what is about to be installed and makes the tree
-// durable before it is renamed into place: every file is read through
-// sha256 and fsynced, every directory fsynced, the record written into
-// the tree (RecordFile, fsynced) and the tree's root fsynced last. After
-// the rename, the caller syncs the directory the tree was renamed into.
+// durable before it is renamed into place. One syncfs(2) of the
+// filesystem holding the tree (the install root's, as the rename needs)
+// writes every file and directory of the extracted tree and commits them,
+// while every file is read again through sha256 for the record; then the
+// record is written into the tree (RecordFile) and fsynced, and so is the
+// tree's root directory. The caller syncs the directory the tree is
+// renamed into after the rename.
+//
+// syncfs also writes other dirty data on that filesystem; an fsync of
+// each of the tree's files and directories, the alternative, cost seven
+// times as much on the install benchmark's runtime of 21,000 entries (each
+// fsync waits for a journal commit), so it is only the fallback where
+// syncfs is missing.
 func makeDurable(ctx context.Context, tree string, r *Resolved, now time.Time) (*InstallRecord, error) {
-	entries, err := scanTree(ctx, tree, scanOptions{hash: true, sync: true})
+	synced := make(chan error, 1)
+	go func() { synced <- syncFilesystem(ctx, tree) }()
+	entries, err := scanTree(ctx, tree, scanOptions{hash: true})
+	if serr := <-synced; err == nil && serr != nil {
+		err = serr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sync the installed tree: %w", err)
 	}
@@ -305,6 +319,26 @@ func makeDurable(ctx context.Context, tree string, r *Resolved, now time.Time) (
 		return nil, err
 	}
 	return rec, nil
+}
+
+// syncFilesystem makes everything written under dir durable: syncfs(2) of
+// its filesystem, or, where the kernel has none, an fsync of every file
+// and directory below dir.
+func syncFilesystem(ctx context.Context, dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = unix.Syncfs(int(f.Fd()))
+	f.Close()
+	if errors.Is(err, unix.ENOSYS) {
+		_, err = scanTree(ctx, dir, scanOptions{sync: true})
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("syncfs %s: %w", dir, err)
+	}
+	return nil
 }
 
 // encodeRecord writes the record as JSON with one entry per line, so a
