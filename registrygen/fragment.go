@@ -151,6 +151,10 @@ func CheckURL(s string) error {
 type PlatformFile struct {
 	Platform string
 	File     *EntryFile
+	// SBOM and Bundle, when set, are the artifact's <artifact>.spdx.json
+	// and Sigstore bundle, recorded as its sbom and attestation with URLs
+	// from the same template.
+	SBOM, Bundle *EntryFile
 }
 
 // FragmentSpec describes one released version for Fragment.
@@ -217,6 +221,14 @@ func Fragment(spec FragmentSpec) (*schema.Registry, error) {
 	if spec.Source != nil {
 		files++
 	}
+	for _, a := range spec.Artifacts {
+		if a.SBOM != nil {
+			files++
+		}
+		if a.Bundle != nil {
+			files++
+		}
+	}
 	tmpl := spec.URL
 	if tmpl != "" && !strings.Contains(tmpl, "{") && !(files == 1 && strings.HasSuffix(tmpl, ".tar.gz")) {
 		tmpl = strings.TrimSuffix(tmpl, "/") + "/{file}"
@@ -279,7 +291,25 @@ func Fragment(spec FragmentSpec) (*schema.Registry, error) {
 		if e.Artifacts == nil {
 			e.Artifacts = map[string]*schema.Artifact{}
 		}
-		e.Artifacts[a.Platform] = &schema.Artifact{DownloadURL: u, Checksum: a.File.Checksum, Size: a.File.Size, UnpackedSize: a.File.UnpackedSize, Entries: a.File.Entries}
+		art := &schema.Artifact{DownloadURL: u, Checksum: a.File.Checksum, Size: a.File.Size, UnpackedSize: a.File.UnpackedSize, Entries: a.File.Entries}
+		for _, side := range []struct {
+			what string
+			file *EntryFile
+			dst  **schema.Artifact
+		}{{"SBOM", a.SBOM, &art.SBOM}, {"Sigstore bundle", a.Bundle, &art.Attestation}} {
+			if side.file == nil {
+				continue
+			}
+			if err := check(side.file, a.Platform+" "+side.what); err != nil {
+				return nil, err
+			}
+			su, err := resolve(side.file, a.Platform)
+			if err != nil {
+				return nil, err
+			}
+			*side.dst = &schema.Artifact{DownloadURL: su, Checksum: side.file.Checksum, Size: side.file.Size}
+		}
+		e.Artifacts[a.Platform] = art
 		if a.Platform == platforms[0] {
 			e.DownloadURL, e.Checksum, e.Size = u, a.File.Checksum, a.File.Size
 		}

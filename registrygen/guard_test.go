@@ -164,7 +164,7 @@ func TestVerifyArtifactNotGzip(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := Fragment(FragmentSpec{Name: "rt", Version: "1.0.0", Platforms: []string{"ubuntu-amd64"}, Source: src,
-		Artifacts: []PlatformFile{{"ubuntu-amd64", a}}, URL: urlTemplate, ReleasedAt: t0})
+		Artifacts: []PlatformFile{{Platform: "ubuntu-amd64", File: a}}, URL: urlTemplate, ReleasedAt: t0})
 	if err != nil {
 		t.Fatal(err)
 	}

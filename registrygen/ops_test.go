@@ -200,7 +200,7 @@ func TestFragment(t *testing.T) {
 	amd, arm := file("rt-1.0.0-ubuntu-amd64.tar.gz", 20), file("rt-1.0.0-ubuntu-arm64.tar.gz", 30)
 	amd.UnpackedSize, amd.Entries = 200, 5
 	spec := FragmentSpec{Name: "rt", Version: "1.0.0", Description: "d", Platforms: []string{"ubuntu-amd64", "ubuntu-arm64"},
-		Source: src, Artifacts: []PlatformFile{{"ubuntu-arm64", arm}, {"ubuntu-amd64", amd}},
+		Source: src, Artifacts: []PlatformFile{{Platform: "ubuntu-arm64", File: arm}, {Platform: "ubuntu-amd64", File: amd}},
 		URL: "https://e.com/dl/{tag}/{file}", ReleasedAt: t0}
 	r, err := Fragment(spec)
 	if err != nil {
@@ -243,7 +243,7 @@ func TestFragment(t *testing.T) {
 		t.Errorf("default platforms %v", got)
 	}
 	// A plain base URL gets /{file}; a single .tar.gz URL is used as is.
-	spec = FragmentSpec{Name: "rt", Version: "1.0.0", Artifacts: []PlatformFile{{"ubuntu-amd64", amd}}, URL: "https://e.com/files/", ReleasedAt: t0}
+	spec = FragmentSpec{Name: "rt", Version: "1.0.0", Artifacts: []PlatformFile{{Platform: "ubuntu-amd64", File: amd}}, URL: "https://e.com/files/", ReleasedAt: t0}
 	r, _ = Fragment(spec)
 	if got := r.Runtimes["rt"]["1.0.0"].DownloadURL; got != "https://e.com/files/rt-1.0.0-ubuntu-amd64.tar.gz" {
 		t.Errorf("base URL: %s", got)
@@ -262,12 +262,12 @@ func TestFragment(t *testing.T) {
 		"bad version":        {FragmentSpec{Name: "rt", Version: "v1.0.0", Source: src, URL: urlTemplate}, `"v" prefix`},
 		"source alone":       {FragmentSpec{Name: "rt", Version: "1.0.0", Platforms: []string{"ubuntu-arm64"}, Source: src, URL: urlTemplate}, "--artifact rt-1.0.0-ubuntu-arm64.tar.gz"},
 		"nothing":            {FragmentSpec{Name: "rt", Version: "1.0.0", URL: urlTemplate}, "nothing to register"},
-		"bad platform":       {FragmentSpec{Name: "rt", Version: "1.0.0", Artifacts: []PlatformFile{{"windows-amd64", amd}}, URL: urlTemplate}, "not <os>-<arch>"},
-		"undeclared":         {FragmentSpec{Name: "rt", Version: "1.0.0", Platforms: []string{"ubuntu-arm64"}, Artifacts: []PlatformFile{{"ubuntu-amd64", amd}}, URL: urlTemplate}, "not among the version's platforms"},
-		"twice":              {FragmentSpec{Name: "rt", Version: "1.0.0", Platforms: []string{"ubuntu-amd64"}, Artifacts: []PlatformFile{{"ubuntu-amd64", amd}, {"ubuntu-amd64", arm}}, URL: urlTemplate}, "two artifacts"},
-		"no url":             {FragmentSpec{Name: "rt", Version: "1.0.0", Artifacts: []PlatformFile{{"ubuntu-amd64", amd}}}, "no download URL"},
-		"bad checksum":       {FragmentSpec{Name: "rt", Version: "1.0.0", Source: &EntryFile{Path: "x", Checksum: "sha256:zz"}, Artifacts: []PlatformFile{{"ubuntu-amd64", amd}}, URL: urlTemplate}, "must have 64 hex digits"},
-		"platform in source": {FragmentSpec{Name: "rt", Version: "1.0.0", Source: src, Artifacts: []PlatformFile{{"ubuntu-amd64", amd}}, URL: "https://e.com/{platform}/{file}"}, "no platform"},
+		"bad platform":       {FragmentSpec{Name: "rt", Version: "1.0.0", Artifacts: []PlatformFile{{Platform: "windows-amd64", File: amd}}, URL: urlTemplate}, "not <os>-<arch>"},
+		"undeclared":         {FragmentSpec{Name: "rt", Version: "1.0.0", Platforms: []string{"ubuntu-arm64"}, Artifacts: []PlatformFile{{Platform: "ubuntu-amd64", File: amd}}, URL: urlTemplate}, "not among the version's platforms"},
+		"twice":              {FragmentSpec{Name: "rt", Version: "1.0.0", Platforms: []string{"ubuntu-amd64"}, Artifacts: []PlatformFile{{Platform: "ubuntu-amd64", File: amd}, {Platform: "ubuntu-amd64", File: arm}}, URL: urlTemplate}, "two artifacts"},
+		"no url":             {FragmentSpec{Name: "rt", Version: "1.0.0", Artifacts: []PlatformFile{{Platform: "ubuntu-amd64", File: amd}}}, "no download URL"},
+		"bad checksum":       {FragmentSpec{Name: "rt", Version: "1.0.0", Source: &EntryFile{Path: "x", Checksum: "sha256:zz"}, Artifacts: []PlatformFile{{Platform: "ubuntu-amd64", File: amd}}, URL: urlTemplate}, "must have 64 hex digits"},
+		"platform in source": {FragmentSpec{Name: "rt", Version: "1.0.0", Source: src, Artifacts: []PlatformFile{{Platform: "ubuntu-amd64", File: amd}}, URL: "https://e.com/{platform}/{file}"}, "no platform"},
 	} {
 		if _, err := Fragment(c.spec); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want %q", name, err, c.want)
@@ -366,7 +366,7 @@ func TestVerifyRehashesArtifacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := Fragment(FragmentSpec{Name: "rt", Version: "1.0.0", Platforms: []string{"ubuntu-amd64"}, Source: src,
-		Artifacts: []PlatformFile{{"ubuntu-amd64", a}}, URL: urlTemplate, ReleasedAt: t0})
+		Artifacts: []PlatformFile{{Platform: "ubuntu-amd64", File: a}}, URL: urlTemplate, ReleasedAt: t0})
 	if err != nil {
 		t.Fatal(err)
 	}

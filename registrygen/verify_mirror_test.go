@@ -29,7 +29,7 @@ func TestVerifyArtifactsLayouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := Fragment(FragmentSpec{Name: "rt", Version: "1.0.0", Platforms: []string{"ubuntu-amd64"}, Source: s,
-		Artifacts: []PlatformFile{{"ubuntu-amd64", a}}, URL: "https://mirror.example/{tag}/{file}", ReleasedAt: t0})
+		Artifacts: []PlatformFile{{Platform: "ubuntu-amd64", File: a}}, URL: "https://mirror.example/{tag}/{file}", ReleasedAt: t0})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,3 +118,14 @@ func missingAttachments(a attachments) []string {
 	}
 	return out
 }
+
+// ArtifactSideFiles returns the SBOM and the Sigstore bundle beside an
+// artifact (nil when absent), each checked to describe the artifact whose
+// checksum is given, for `rtool registry add` to record as publish does.
+func ArtifactSideFiles(ctx context.Context, artifact, checksum string) (sbomFile, bundle *registrygen.EntryFile, err error) {
+	a, err := findAttachments(ctx, artifact, checksum)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.SBOM, a.Bundle, nil
+}

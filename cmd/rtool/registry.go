@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/joblet/rtool/registrygen"
+	"github.com/joblet/rtool/release"
 	"github.com/joblet/rtool/schema"
 	"github.com/urfave/cli/v2"
 )
@@ -302,7 +303,12 @@ func runRegistryAdd(c *cli.Context) error {
 		if err != nil {
 			return usageError("registry add: %s artifact: %v", p, err)
 		}
-		spec.Artifacts = append(spec.Artifacts, registrygen.PlatformFile{Platform: p, File: ef})
+		pf := registrygen.PlatformFile{Platform: p, File: ef}
+		// the SBOM and Sigstore bundle beside it, recorded as publish does
+		if pf.SBOM, pf.Bundle, err = release.ArtifactSideFiles(c.Context, files[i], ef.Checksum); err != nil {
+			return usageError("registry add: %s artifact: %v", p, err)
+		}
+		spec.Artifacts = append(spec.Artifacts, pf)
 	}
 	frag, err := registrygen.Fragment(spec)
 	if err != nil {

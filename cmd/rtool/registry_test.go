@@ -13,7 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/joblet/rtool/internal/sbom"
 	"github.com/joblet/rtool/registrygen"
 	"github.com/joblet/rtool/schema"
 )
@@ -606,4 +608,46 @@ func TestRegistryAddManifestAndViews(t *testing.T) {
 	expectExit(t, "merge repairs views", code, exitOK, out, errOut)
 	code, out, errOut = rtoolRegistry(t, "verify", "--registry", reg)
 	expectExit(t, "verify repaired views", code, exitOK, out, errOut)
+}
+
+// TestRegistryAddRecordsSBOM: registry add records the SBOM found beside
+// an artifact (as publish does), with a URL from the same template, and
+// refuses an SBOM made for another artifact.
+func TestRegistryAddRecordsSBOM(t *testing.T) {
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "registry.json")
+	art := filepath.Join(dir, "rt-1.0.0-debian-amd64.tar.gz")
+	writeTarGz(t, art, "name: rt\nversion: \"1.0.0\"\n")
+	sum := sha256.Sum256(readFile(t, art))
+	writeSBOM := func(sha string) {
+		t.Helper()
+		doc, err := sbom.Build(sbom.Spec{Artifact: filepath.Base(art), SHA256: sha, Name: "rt", Version: "1.0.0",
+			Platform: "debian-amd64", Created: time.Unix(0, 0), Tree: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := sbom.Encode(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(art+sbom.Suffix, data, 0o644)
+	}
+	add := []string{"add", "--registry", reg, "--name", "rt", "--version", "1.0.0", "--artifact", art, "--url", "https://e.com/{tag}/{file}"}
+	writeSBOM(fmt.Sprintf("%x", sha256.Sum256([]byte("another artifact"))))
+	code, out, errOut := rtoolRegistry(t, add...)
+	expectExit(t, "sbom of another artifact", code, exitUsage, out, errOut)
+	if !strings.Contains(errOut, "does not belong to rt-1.0.0-debian-amd64.tar.gz") {
+		t.Errorf("refusal: %q", errOut)
+	}
+	writeSBOM(fmt.Sprintf("%x", sum))
+	code, out, errOut = rtoolRegistry(t, add...)
+	expectExit(t, "add with sbom", code, exitOK, out, errOut)
+	r, err := registrygen.Load(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.Runtimes["rt"]["1.0.0"].Artifacts["debian-amd64"].SBOM
+	if s == nil || s.DownloadURL != "https://e.com/rt@1.0.0/rt-1.0.0-debian-amd64.tar.gz.spdx.json" || s.Size == 0 {
+		t.Fatalf("sbom %+v", s)
+	}
 }
