@@ -31,9 +31,9 @@ func NormalMode(mode fs.FileMode) fs.FileMode {
 	}
 }
 
-// unixMode is mode's permission and setuid, setgid and sticky bits as the
+// UnixMode is mode's permission and setuid, setgid and sticky bits as the
 // octal number chmod and tar use.
-func unixMode(mode fs.FileMode) int64 {
+func UnixMode(mode fs.FileMode) int64 {
 	m := int64(mode.Perm())
 	if mode&fs.ModeSetuid != 0 {
 		m |= 0o4000
@@ -84,7 +84,7 @@ type modeWarnings struct {
 func (m *modeWarnings) note(path string, from fs.FileMode, to int64) {
 	m.n++
 	if m.warn != nil && m.n <= MaxModeWarnings {
-		m.warn(fmt.Sprintf("%s: mode %04o packed as %04o (%s)", path, unixMode(from), to, modeNote(from)))
+		m.warn(fmt.Sprintf("%s: mode %04o packed as %04o (%s)", path, UnixMode(from), to, modeNote(from)))
 	}
 }
 

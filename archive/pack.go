@@ -564,7 +564,7 @@ func (p *packer) prepare(e *entry, s *slot) error {
 		Mode:    int64(NormalMode(mode)),
 		ModTime: time.Unix(mtime, 0),
 	}
-	s.from, s.changed = mode, mode&fs.ModeSymlink == 0 && unixMode(mode) != s.hdr.Mode
+	s.from, s.changed = mode, mode&fs.ModeSymlink == 0 && UnixMode(mode) != s.hdr.Mode
 	switch {
 	case mode.IsDir():
 		if !e.dir {

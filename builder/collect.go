@@ -46,6 +46,24 @@ func collect(ctx context.Context, spec sandbox.Spec, tree string, log io.Writer)
 	if err := os.MkdirAll(tree, 0o755); err != nil {
 		return fmt.Errorf("collect: %w", err)
 	}
+	code, err, xerr := runExtracting(ctx, spec, tree, log)
+	switch {
+	case err != nil:
+		return fmt.Errorf("collect %s: %w", InstallRoot, err)
+	case code == missingTreeCode:
+		return fmt.Errorf("the setup script did not create %s/%s/; it must install the runtime there (with runtime.yml at its top)", InstallRoot, filepath.Base(tree))
+	case code != 0:
+		return fmt.Errorf("collect %s/%s: tar exited with status %d", InstallRoot, filepath.Base(tree), code)
+	case xerr != nil:
+		return fmt.Errorf("collect %s/%s: %w", InstallRoot, filepath.Base(tree), xerr)
+	}
+	return nil
+}
+
+// runExtracting runs spec in the sandbox with its stdout, a tar stream,
+// extracted below dest as it comes (extractTar), and returns the
+// command's exit code, the sandbox's error and the extraction's error.
+func runExtracting(ctx context.Context, spec sandbox.Spec, dest string, log io.Writer) (code int, runErr, extractErr error) {
 	pr, pw := io.Pipe()
 	spec.Stdout = pw
 	spec.Stderr = log
@@ -59,20 +77,10 @@ func collect(ctx context.Context, spec sandbox.Spec, tree string, log io.Writer)
 		pw.Close()
 		done <- result{code, err}
 	}()
-	xerr := extractTar(pr, tree)
+	extractErr = extractTar(pr, dest)
 	io.Copy(io.Discard, pr) // let the command finish whatever happened
 	r := <-done
-	switch {
-	case r.err != nil:
-		return fmt.Errorf("collect %s: %w", InstallRoot, r.err)
-	case r.code == missingTreeCode:
-		return fmt.Errorf("the setup script did not create %s/%s/; it must install the runtime there (with runtime.yml at its top)", InstallRoot, filepath.Base(tree))
-	case r.code != 0:
-		return fmt.Errorf("collect %s/%s: tar exited with status %d", InstallRoot, filepath.Base(tree), r.code)
-	case xerr != nil:
-		return fmt.Errorf("collect %s/%s: %w", InstallRoot, filepath.Base(tree), xerr)
-	}
-	return nil
+	return r.code, r.err, extractErr
 }
 
 // extractTar writes the tar stream r below dest through an os.Root, so no

@@ -69,29 +69,14 @@ func readChrootDpkg(ctx context.Context, spec sandbox.Spec, dir string, log io.W
 	}
 	spec.Args = dpkgArgs()
 	spec.Dir = "/"
-	pr, pw := io.Pipe()
-	spec.Stdout = pw
-	spec.Stderr = log
-	type result struct {
-		code int
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		code, err := sandbox.Run(ctx, spec)
-		pw.Close()
-		done <- result{code, err}
-	}()
-	xerr := extractTar(pr, dir)
-	io.Copy(io.Discard, pr)
-	r := <-done
+	code, err, xerr := runExtracting(ctx, spec, dir, log)
 	switch {
-	case r.err != nil:
-		return nil, fmt.Errorf("sbom: read the package database of the build chroot: %w", r.err)
-	case r.code == noDpkgCode:
+	case err != nil:
+		return nil, fmt.Errorf("sbom: read the package database of the build chroot: %w", err)
+	case code == noDpkgCode:
 		return nil, nil
-	case r.code != 0:
-		return nil, fmt.Errorf("sbom: reading the package database of the build chroot failed (exit status %d; see the log)", r.code)
+	case code != 0:
+		return nil, fmt.Errorf("sbom: reading the package database of the build chroot failed (exit status %d; see the log)", code)
 	case xerr != nil:
 		return nil, fmt.Errorf("sbom: package database of the build chroot: %w", xerr)
 	}

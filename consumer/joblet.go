@@ -130,12 +130,7 @@ func (s Sources) FetchJoblet(ctx context.Context, src Source) (*JobletLoaded, er
 	if err != nil {
 		return nil, err
 	}
-	var data []byte
-	if isURL {
-		data, err = s.get(ctx, where)
-	} else {
-		data, err = readFileLimited(where, MaxRegistrySize)
-	}
+	data, err := s.read(ctx, where, isURL)
 	if err != nil {
 		err = fmt.Errorf("failed to fetch registry %s: %w", where, err)
 		if isURL && strings.HasSuffix(strings.TrimSuffix(strings.TrimSpace(src.Location), "/"), ".json") {

@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/joblet/rtool/archive"
 	"github.com/joblet/rtool/schema"
 )
 
@@ -259,19 +260,7 @@ func (c ctxReader) Read(p []byte) (int, error) {
 }
 
 // modeString is the octal permission and special bits of m.
-func modeString(m fs.FileMode) string {
-	bits := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		bits |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		bits |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		bits |= 0o1000
-	}
-	return fmt.Sprintf("%04o", bits)
-}
+func modeString(m fs.FileMode) string { return fmt.Sprintf("%04o", archive.UnixMode(m)) }
 
 // makeDurable records what is about to be installed and makes the tree
 // durable before it is renamed into place. One syncfs(2) of the

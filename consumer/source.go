@@ -149,12 +149,7 @@ func (s Sources) Fetch(ctx context.Context, src Source) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	var data []byte
-	if isURL {
-		data, err = s.get(ctx, where)
-	} else {
-		data, err = readFileLimited(where, MaxRegistrySize)
-	}
+	data, err := s.read(ctx, where, isURL)
 	if err != nil {
 		label := where
 		if src.Name != "" && src.Name != src.Location {
@@ -170,6 +165,15 @@ func (s Sources) Fetch(ctx context.Context, src Source) (*Loaded, error) {
 		return nil, err
 	}
 	return &Loaded{Source: src, Where: where, IsURL: isURL, Registry: reg}, nil
+}
+
+// read returns the registry at where: fetched over http(s) when isURL,
+// else read from local disk, bounded by MaxRegistrySize either way.
+func (s Sources) read(ctx context.Context, where string, isURL bool) ([]byte, error) {
+	if isURL {
+		return s.get(ctx, where)
+	}
+	return readFileLimited(where, MaxRegistrySize)
 }
 
 // get fetches a registry over http(s), retrying transient failures
