@@ -151,17 +151,20 @@ func TestWriteWithViewsAndCheckViews(t *testing.T) {
 	if err := Write(path, r2); err != nil {
 		t.Fatal(err)
 	}
-	for name, c := range map[string]struct {
+	// in order: each case builds on the one before
+	for _, c := range []struct {
+		name    string
 		prepare func()
 		want    string
 	}{
-		"stale":   {func() {}, "debian-arm64 is stale"},
-		"missing": {func() { os.Remove(view) }, "debian-arm64 is missing"},
-		"extra": {func() {
+		{"stale", func() {}, "debian-arm64 is stale"},
+		{"missing", func() { os.Remove(view) }, "debian-arm64 is missing"},
+		{"extra", func() {
 			os.MkdirAll(filepath.Join(dir, "platforms", "rhel-amd64"), 0o755)
 			os.WriteFile(filepath.Join(dir, "platforms", "rhel-amd64", "registry.json"), []byte("{}"), 0o644)
 		}, "rhel-amd64, a platform with no artifact"},
 	} {
+		name := c.name
 		c.prepare()
 		problems, err := CheckViews(path, r2)
 		if err != nil {
