@@ -9,7 +9,8 @@
 # The artifact (>= 300 MB unpacked: GOROOT + the host's Python library) is
 # built once with `$RTOOL package` into $BENCH_DIR and reused.
 # Env: RTOOL (default bin/rtool), BENCH_DIR (default /var/tmp/rtool-bench),
-# RUNS (default 5).
+# RUNS (default 5), BENCH_ARTIFACT (a built runtime artifact to install
+# instead of the generated one; see runtime-ml.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=scripts/bench-lib.sh
@@ -19,24 +20,72 @@ BENCH_DIR="${BENCH_DIR:-/var/tmp/rtool-bench}"
 RUNS="${RUNS:-5}"
 [ -x "$RTOOL" ] || { echo "install.sh: $RTOOL not built (make build)" >&2; exit 2; }
 mkdir -p "$BENCH_DIR"
-art="$BENCH_DIR/bench-1.0.0-debian-amd64.tar.gz"
-reg="$BENCH_DIR/registry.json"
 
-# A registry names its artifact relative to itself (registry verify and
-# runtime install refuse absolute paths); one kept from an older run that
-# names the absolute path is written again.
-if [ ! -s "$art" ] || [ ! -s "$reg" ] || grep -q '"download_url": "/' "$reg"; then
-	echo "install.sh: building the benchmark artifact in $BENCH_DIR" >&2
-	tree="$BENCH_DIR/tree"
-	rm -rf "$tree"
-	mkdir -p "$tree/isolated"
-	cp -a "$(go env GOROOT)" "$tree/isolated/go"
-	for p in /usr/lib/python3 /usr/lib/python3.*; do
-		[ -d "$p" ] && cp -a "$p" "$tree/isolated/$(basename "$p")"
-	done
-	# Absolute symlinks (to /etc/...) would leave the tree: drop them.
-	find "$tree" -type l -lname '/*' -delete
-	cat >"$tree/runtime.yml" <<'YML'
+# write_registry ART NAME VERSION UNPACKED ENTRIES writes $reg naming ART
+# (which sits beside it) as NAME@VERSION for debian-amd64.
+write_registry() {
+	local sum size
+	sum=$(sha256sum "$1" | cut -d' ' -f1)
+	size=$(stat -c %s "$1")
+	cat >"$reg" <<JSON
+{
+  "version": "1",
+  "updated_at": "2026-01-01T00:00:00Z",
+  "runtimes": {
+    "$2": {
+      "$3": {
+        "version": "$3",
+        "description": "runtime for the install benchmark",
+        "download_url": "$(basename "$1")",
+        "checksum": "sha256:$sum",
+        "size": $size,
+        "platforms": ["debian-amd64"],
+        "artifacts": {
+          "debian-amd64": {
+            "download_url": "$(basename "$1")",
+            "checksum": "sha256:$sum",
+            "size": $size,
+            "unpacked_size": $4,
+            "entries": $5
+          }
+        }
+      }
+    }
+  }
+}
+JSON
+}
+
+if [ -n "${BENCH_ARTIFACT:-}" ]; then
+	# A real runtime artifact (runtime-ml.sh): its own name and version.
+	[ -s "$BENCH_ARTIFACT" ] || { echo "install.sh: BENCH_ARTIFACT=$BENCH_ARTIFACT is missing" >&2; exit 2; }
+	yml=$(tar -xzOf "$BENCH_ARTIFACT" ./runtime.yml 2>/dev/null || tar -xzOf "$BENCH_ARTIFACT" runtime.yml)
+	name=$(printf '%s\n' "$yml" | sed -n 's/^name:[[:space:]]*//p' | tr -d "\"'")
+	version=$(printf '%s\n' "$yml" | sed -n 's/^version:[[:space:]]*//p' | tr -d "\"'")
+	art="$BENCH_DIR/$(basename "$BENCH_ARTIFACT")"
+	reg="$BENCH_DIR/registry-$name.json"
+	ln -f "$BENCH_ARTIFACT" "$art" 2>/dev/null || cp "$BENCH_ARTIFACT" "$art"
+	read -r unpacked entries < <(tar -tvzf "$art" | awk '{ s += $3; n++ } END { print s, n }')
+	write_registry "$art" "$name" "$version" "$unpacked" "$entries"
+else
+	name=bench version=1.0.0
+	art="$BENCH_DIR/bench-1.0.0-debian-amd64.tar.gz"
+	reg="$BENCH_DIR/registry.json"
+	# A registry names its artifact relative to itself (registry verify and
+	# runtime install refuse absolute paths); one kept from an older run that
+	# names the absolute path is written again.
+	if [ ! -s "$art" ] || [ ! -s "$reg" ] || grep -q '"download_url": "/' "$reg"; then
+		echo "install.sh: building the benchmark artifact in $BENCH_DIR" >&2
+		tree="$BENCH_DIR/tree"
+		rm -rf "$tree"
+		mkdir -p "$tree/isolated"
+		cp -a "$(go env GOROOT)" "$tree/isolated/go"
+		for p in /usr/lib/python3 /usr/lib/python3.*; do
+			[ -d "$p" ] && cp -a "$p" "$tree/isolated/$(basename "$p")"
+		done
+		# Absolute symlinks (to /etc/...) would leave the tree: drop them.
+		find "$tree" -type l -lname '/*' -delete
+		cat >"$tree/runtime.yml" <<'YML'
 name: bench
 version: "1.0.0"
 description: large runtime for the install benchmark
@@ -45,41 +94,14 @@ mounts:
     target: /usr/local/go
     readonly: true
 YML
-	SOURCE_DATE_EPOCH=0 "$RTOOL" package "$tree" -o "$art" --json >"$BENCH_DIR/package.json"
-	rm -rf "$tree"
-	sum=$(cut -d' ' -f1 "$art.sha256")
-	size=$(stat -c %s "$art")
-	unpacked=$(sed -n 's/.*"unpacked_size": *\([0-9]*\).*/\1/p' "$BENCH_DIR/package.json")
-	entries=$(sed -n 's/.*"entries": *\([0-9]*\).*/\1/p' "$BENCH_DIR/package.json")
-	cat >"$reg" <<JSON
-{
-  "version": "1",
-  "updated_at": "2026-01-01T00:00:00Z",
-  "runtimes": {
-    "bench": {
-      "1.0.0": {
-        "version": "1.0.0",
-        "description": "large runtime for the install benchmark",
-        "download_url": "$(basename "$art")",
-        "checksum": "sha256:$sum",
-        "size": $size,
-        "platforms": ["debian-amd64"],
-        "artifacts": {
-          "debian-amd64": {
-            "download_url": "$(basename "$art")",
-            "checksum": "sha256:$sum",
-            "size": $size,
-            "unpacked_size": $unpacked,
-            "entries": $entries
-          }
-        }
-      }
-    }
-  }
-}
-JSON
+		SOURCE_DATE_EPOCH=0 "$RTOOL" package "$tree" -o "$art" --json >"$BENCH_DIR/package.json"
+		rm -rf "$tree"
+		write_registry "$art" bench 1.0.0 \
+			"$(sed -n 's/.*"unpacked_size": *\([0-9]*\).*/\1/p' "$BENCH_DIR/package.json")" \
+			"$(sed -n 's/.*"entries": *\([0-9]*\).*/\1/p' "$BENCH_DIR/package.json")"
+	fi
 fi
-echo "artifact: $(stat -c %s "$art") bytes compressed, $(sed -n 's/.*"unpacked_size": *\([0-9]*\).*/\1/p' "$BENCH_DIR/package.json") bytes unpacked, $(sed -n 's/.*"entries": *\([0-9]*\).*/\1/p' "$BENCH_DIR/package.json") entries"
+echo "artifact: $(basename "$art"), $(stat -c %s "$art") bytes compressed, $(sed -n 's/.*"unpacked_size": *\([0-9]*\).*/\1/p' "$reg") bytes unpacked, $(sed -n 's/.*"entries": *\([0-9]*\).*/\1/p' "$reg") entries"
 
 root="$BENCH_DIR/root"
 out="$BENCH_DIR/out"
@@ -108,9 +130,9 @@ run_rtool() {
 	sync
 	local t0 t1
 	t0=$(now)
-	"$RTOOL" runtime install bench@1.0.0 --registry "$reg" --root "$root" --platform debian-amd64 >/dev/null 2>&1
+	"$RTOOL" runtime install "$name@$version" --registry "$reg" --root "$root" --platform debian-amd64 >/dev/null 2>&1
 	t1=$(now)
-	[ -f "$root/bench/1.0.0/runtime.yml" ] || { echo "install.sh: rtool install failed" >&2; exit 1; }
+	[ -f "$root/$name/$version/runtime.yml" ] || { echo "install.sh: rtool install failed" >&2; exit 1; }
 	echo $(((t1 - t0) / 1000000))
 }
 run_baseline() {

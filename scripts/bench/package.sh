@@ -4,6 +4,8 @@
 # Python installation), alternating runs, and prints medians and ratios.
 # Targets (issue 4): rtool >= 2x faster than tar -czf, output <= 5% larger,
 # wall time within 10% of tar | pigz.
+# Env: BENCH_PACKAGE_TREE (a tree to pack instead of the generated one; see
+# runtime-ml.sh), BENCH_MIN_MB (smallest tree accepted, default 300), RUNS.
 set -euo pipefail
 # shellcheck source=scripts/bench-lib.sh
 . "$(dirname "$0")/../bench-lib.sh"
@@ -19,8 +21,11 @@ for c in tar pigz gzip; do
 done
 [ -x "$RTOOL" ] || { echo "package bench: $RTOOL missing (make build)" >&2; exit 1; }
 
-# Build the tree once and keep it under /tmp so reruns are quick.
-if [ ! -f "$TREE/.complete" ]; then
+# Build the tree once and keep it under /tmp so reruns are quick; a tree
+# the caller names is used as it is.
+if [ -n "${BENCH_PACKAGE_TREE:-}" ]; then
+	[ -d "$TREE" ] || { echo "package bench: BENCH_PACKAGE_TREE=$TREE is not a directory" >&2; exit 1; }
+elif [ ! -f "$TREE/.complete" ]; then
 	rm -rf "$TREE"
 	mkdir -p "$TREE"
 	goroot="$(go env GOROOT 2>/dev/null || true)"
@@ -41,8 +46,8 @@ if [ ! -f "$TREE/.complete" ]; then
 fi
 size_mb=$(du -sm --exclude=.complete "$TREE" | cut -f1)
 files=$(find "$TREE" | wc -l)
-if [ "$size_mb" -lt 300 ]; then
-	echo "package bench: tree $TREE is only ${size_mb} MB (< 300 MB)" >&2
+if [ "$size_mb" -lt "${BENCH_MIN_MB:-300}" ]; then
+	echo "package bench: tree $TREE is only ${size_mb} MB (< ${BENCH_MIN_MB:-300} MB)" >&2
 	exit 1
 fi
 echo "tree: $TREE, ${size_mb} MB, $files entries, $(nproc) CPUs"
