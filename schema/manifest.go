@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -44,6 +45,45 @@ type SmokeTest struct {
 type BuildSettings struct {
 	// Timeout bounds one setup script run, as a Go duration (default 30m).
 	Timeout string `yaml:"timeout,omitempty" json:"timeout,omitempty" jsonschema_description:"Time limit for one setup script run as a Go duration such as 20m (default 30m)."`
+	// Base names a base of rtool.yaml's named_bases that every platform of
+	// the runtime builds on instead of the platform's default base (bases).
+	// The platforms stay what they are: Joblet nodes select by platform,
+	// the base is a build detail.
+	Base string `yaml:"base,omitempty" json:"base,omitempty" jsonschema_description:"Build every platform on this named base of rtool.yaml (named_bases.<base>.<platform>, for example trixie) instead of the platform's default base; it must have a base for each platform listed here."`
+}
+
+// DefaultBaseName names a platform's default base (rtool.yaml's bases) in
+// rtool's output and flags; it is reserved, never a named base's name.
+const DefaultBaseName = "default"
+
+// MaxBaseNameLength bounds a named base's name.
+const MaxBaseNameLength = 32
+
+// BaseNamePattern is a named base's name (a key of rtool.yaml's
+// named_bases, a manifest's build.base): a lowercase word of letters and
+// digits starting with a letter, such as trixie.
+const BaseNamePattern = `^[a-z][a-z0-9]{0,31}$`
+
+var baseNameRE = regexp.MustCompile(BaseNamePattern)
+
+// CheckBaseName reports why name cannot name a named base. The error says
+// what is wrong, not where; callers name the file and field.
+func CheckBaseName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("is empty; name a base such as trixie")
+	case name == DefaultBaseName:
+		return fmt.Errorf("%q is reserved for the platform's default base (rtool.yaml's bases)", name)
+	case baseNameRE.MatchString(name):
+		return nil
+	case len(name) > MaxBaseNameLength:
+		return fmt.Errorf("%q is longer than %d characters", name, MaxBaseNameLength)
+	}
+	msg := fmt.Sprintf("%q is not a base name: a lowercase word of letters and digits starting with a letter, such as trixie", name)
+	if l := strings.ToLower(name); l != name && baseNameRE.MatchString(l) && l != DefaultBaseName {
+		msg += fmt.Sprintf("; use %q", l)
+	}
+	return errors.New(msg)
 }
 
 // ManifestFile is the name of a runtime's manifest inside its directory.

@@ -108,13 +108,17 @@ func (SmokeTest) JSONSchemaExtend(s *jsonschema.Schema) {
 	code.Maximum = "255"
 }
 
-// JSONSchemaExtend: build settings have only the keys rtool reads, and
-// timeout is a positive Go duration.
+// JSONSchemaExtend: build settings have only the keys rtool reads,
+// timeout is a positive Go duration and base a base name other than the
+// reserved "default" (whether rtool.yaml has that base is validate's).
 func (BuildSettings) JSONSchemaExtend(s *jsonschema.Schema) {
 	s.AdditionalProperties = jsonschema.FalseSchema
 	t := prop(s, "timeout")
 	t.Pattern = DurationPattern
 	t.AllOf = []*jsonschema.Schema{{Pattern: PositiveDurationDigitPattern}}
+	b := prop(s, "base")
+	b.Pattern = BaseNamePattern
+	b.Not = &jsonschema.Schema{Const: DefaultBaseName}
 }
 
 // JSONSchemaExtend: runtime.yml's name and version follow the manifest's

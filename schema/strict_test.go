@@ -79,3 +79,49 @@ func TestPlatformNamesAreParsePlatform(t *testing.T) {
 		}
 	}
 }
+
+// TestBaseNamePatternIsCheckBaseName: the schema's build.base rule
+// (BaseNamePattern, not "default") accepts exactly what CheckBaseName
+// accepts, on every short string over the characters the rule treats
+// differently, and at the length limit.
+func TestBaseNamePatternIsCheckBaseName(t *testing.T) {
+	re := regexp.MustCompile(BaseNamePattern)
+	n := 0
+	enumerate([]string{"a", "t", "0", "-", "A", "_"}, 5, func(s string) {
+		n++
+		if got, want := re.MatchString(s) && s != DefaultBaseName, CheckBaseName(s) == nil; got != want {
+			t.Errorf("%q: pattern %v, CheckBaseName ok %v", s, got, want)
+		}
+	})
+	if CheckBaseName(DefaultBaseName) == nil {
+		t.Error(`"default" is accepted`)
+	}
+	long := "a" + strings.Repeat("b", MaxBaseNameLength)
+	if CheckBaseName(long) == nil || CheckBaseName(long[1:]) != nil || re.MatchString(long) || !re.MatchString(long[1:]) {
+		t.Errorf("length limit %d not applied", MaxBaseNameLength)
+	}
+	t.Logf("%d names compared", n)
+}
+
+func TestCheckBaseNameMessages(t *testing.T) {
+	tests := []struct{ name, want string }{
+		{"trixie", ""},
+		{"debian13", ""},
+		{"", "is empty; name a base such as trixie"},
+		{"default", `"default" is reserved for the platform's default base (rtool.yaml's bases)`},
+		{"Trixie", `"Trixie" is not a base name: a lowercase word of letters and digits starting with a letter, such as trixie; use "trixie"`},
+		{"trixie-backports", `"trixie-backports" is not a base name: a lowercase word of letters and digits starting with a letter, such as trixie`},
+		{"13", `"13" is not a base name: a lowercase word of letters and digits starting with a letter, such as trixie`},
+		{strings.Repeat("x", 33), `"` + strings.Repeat("x", 33) + `" is longer than 32 characters`},
+	}
+	for _, tt := range tests {
+		err := CheckBaseName(tt.name)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("CheckBaseName(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
