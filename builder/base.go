@@ -18,6 +18,7 @@ import (
 
 	"github.com/joblet/rtool/internal/flock"
 	"github.com/joblet/rtool/internal/sandbox"
+	"github.com/joblet/rtool/schema"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,6 +36,7 @@ type baseMeta struct {
 type BaseInfo struct {
 	ID        string    `json:"id"`
 	Platform  string    `json:"platform"`
+	Base      string    `json:"base"` // schema.DefaultBaseName or the named base's name
 	Key       string    `json:"key"`
 	Dir       string    `json:"dir"` // the root filesystem
 	CreatedAt time.Time `json:"created_at"`
@@ -43,95 +45,152 @@ type BaseInfo struct {
 	Current   bool      `json:"current"` // rtool.yaml still selects it
 }
 
-// BaseRef names the base a platform's configuration selects, whether or
-// not it is in the cache: what a CI cache of bases is keyed by.
+// BaseRef names a base rtool.yaml configures, whether or not it is in the
+// cache: what a CI cache of bases is keyed by.
 type BaseRef struct {
 	Platform string `json:"platform"`
-	Key      string `json:"key"` // the hash of the resolved configuration
-	ID       string `json:"id"`  // its directory under the cache's bases/ ("" for a rootfs directory, used in place)
+	Base     string `json:"base"` // schema.DefaultBaseName or the named base's name
+	Key      string `json:"key"`  // the hash of the resolved configuration
+	ID       string `json:"id"`   // its directory under the cache's bases/ ("" for a rootfs directory, used in place)
 	Cached   bool   `json:"cached"`
 }
 
-// BaseRefs resolves the bases of platforms (every configured platform when
-// none) without building any.
-func (b *Builder) BaseRefs(platforms []string) ([]BaseRef, error) {
-	if len(platforms) == 0 {
-		platforms = b.cfg.Platforms()
+// BaseRefs resolves, without building any, the bases of platforms (every
+// platform with a base when none) called names (every base of each
+// platform when none; schema.DefaultBaseName is the default base); see
+// Config.SelectBases.
+func (b *Builder) BaseRefs(platforms, names []string) ([]BaseRef, error) {
+	sels, err := b.cfg.SelectBases(platforms, names)
+	if err != nil {
+		return nil, err
 	}
 	out := []BaseRef{}
-	for _, p := range platforms {
-		r, err := b.cfg.resolve(p)
+	for _, s := range sels {
+		ref, err := b.baseRef(s.Platform, s.Name)
 		if err != nil {
 			return nil, err
-		}
-		ref := BaseRef{Platform: p, Key: r.key()}
-		if r.RootfsDir == "" {
-			ref.ID = baseID(p, ref.Key)
-			_, err := os.Stat(filepath.Join(b.basesDir(), ref.ID, "base.json"))
-			ref.Cached = err == nil
-		} else {
-			ref.Cached = true
 		}
 		out = append(out, ref)
 	}
 	return out, nil
 }
 
+// RuntimeBaseRefs resolves the bases the builds reqs (from Config.Plan)
+// run on, each once, in the order of reqs.
+func (b *Builder) RuntimeBaseRefs(reqs []Request) ([]BaseRef, error) {
+	out := []BaseRef{}
+	seen := map[BaseSel]bool{}
+	for _, req := range reqs {
+		_, name, err := b.cfg.runtimeBaseOf(req.RuntimeDir)
+		if err != nil {
+			return nil, err
+		}
+		s := BaseSel{req.Platform, name}
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
+		ref, err := b.baseRef(s.Platform, s.Name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ref)
+	}
+	return out, nil
+}
+
+func (b *Builder) baseRef(platform, name string) (BaseRef, error) {
+	r, err := b.cfg.resolve(platform, name)
+	if err != nil {
+		return BaseRef{}, err
+	}
+	ref := BaseRef{Platform: platform, Base: r.baseName(), Key: r.key()}
+	if r.RootfsDir == "" {
+		ref.ID = r.id()
+		_, err := os.Stat(filepath.Join(b.basesDir(), ref.ID, "base.json"))
+		ref.Cached = err == nil
+	} else {
+		ref.Cached = true
+	}
+	return ref, nil
+}
+
 func (b *Builder) basesDir() string { return filepath.Join(b.opts.CacheDir, "bases") }
 func (b *Builder) workDir() string  { return filepath.Join(b.opts.CacheDir, "work") }
 
-func baseID(platform, key string) string { return platform + "-" + key[:16] }
+// baseID is a cached base's directory under bases/: <platform>-<key16>
+// for a default base (as before named bases existed), else
+// <platform>-<name>-<key16>.
+func baseID(platform, name, key string) string {
+	if name == "" || name == schema.DefaultBaseName {
+		return platform + "-" + key[:16]
+	}
+	return platform + "-" + name + "-" + key[:16]
+}
 
-// EnsureBase returns the root filesystem of platform's base, bootstrapping
+func (r *resolvedBase) id() string { return baseID(r.Platform, r.Name, r.key()) }
+
+// label names the base in messages: the platform for a default base,
+// <platform>/<name> for a named one.
+func (r *resolvedBase) label() string {
+	if r.Name == "" {
+		return r.Platform
+	}
+	return r.Platform + "/" + r.Name
+}
+
+// EnsureBase returns the root filesystem of the base called name
+// (schema.DefaultBaseName or "" for the default) of platform, bootstrapping
 // it into the cache first if needed, and its hash (the key of its resolved
 // configuration, which names it in the cache). A user-supplied rootfs
 // directory is returned as it is.
-func (b *Builder) EnsureBase(ctx context.Context, platform string) (dir, hash string, err error) {
-	dir, hash, release, err := b.ensureBase(ctx, platform)
+func (b *Builder) EnsureBase(ctx context.Context, platform, name string) (dir, hash string, err error) {
+	r, err := b.cfg.resolve(platform, name)
+	if err != nil {
+		return "", "", err
+	}
+	dir, release, err := b.ensureBase(ctx, r)
 	if err != nil {
 		return "", "", err
 	}
 	release()
-	return dir, hash, nil
+	return dir, r.key(), nil
 }
 
-// ensureBase is EnsureBase that keeps a shared lock on the base until
-// release is called, so rtool base prune cannot remove it mid-build.
-func (b *Builder) ensureBase(ctx context.Context, platform string) (dir, hash string, release func(), err error) {
-	r, err := b.cfg.resolve(platform)
-	if err != nil {
-		return "", "", nil, err
-	}
-	key := r.key()
+// ensureBase is EnsureBase of a resolved base that keeps a shared lock on
+// the base until release is called, so rtool base prune cannot remove it
+// mid-build.
+func (b *Builder) ensureBase(ctx context.Context, r *resolvedBase) (dir string, release func(), err error) {
 	if r.RootfsDir != "" {
-		return r.RootfsDir, key, func() {}, nil
+		return r.RootfsDir, func() {}, nil
 	}
 	if err := os.MkdirAll(b.basesDir(), 0o755); err != nil {
-		return "", "", nil, fmt.Errorf("base cache: %w", err)
+		return "", nil, fmt.Errorf("base cache: %w", err)
 	}
-	id := baseID(platform, key)
+	id := r.id()
 	final := filepath.Join(b.basesDir(), id)
 	lockPath := final + ".lock"
 	for {
 		if _, err := os.Stat(filepath.Join(final, "base.json")); err == nil {
 			unlock, err := lockFile(ctx, lockPath, unix.LOCK_SH)
 			if err != nil {
-				return "", "", nil, err
+				return "", nil, err
 			}
 			if _, err := os.Stat(filepath.Join(final, "base.json")); err == nil {
-				return filepath.Join(final, "rootfs"), key, unlock, nil
+				return filepath.Join(final, "rootfs"), unlock, nil
 			}
 			unlock() // pruned meanwhile: build it again
 		}
-		if err := b.createBase(ctx, platform, r, final, lockPath); err != nil {
-			return "", "", nil, err
+		if err := b.createBase(ctx, r, final, lockPath); err != nil {
+			return "", nil, err
 		}
 	}
 }
 
 // createBase builds the base into a temporary directory and renames it into
 // place, under an exclusive lock so that concurrent builds bootstrap it once.
-func (b *Builder) createBase(ctx context.Context, platform string, r *resolvedBase, final, lockPath string) (err error) {
+func (b *Builder) createBase(ctx context.Context, r *resolvedBase, final, lockPath string) (err error) {
+	platform, label := r.Platform, r.label()
 	unlock, err := lockFile(ctx, lockPath, unix.LOCK_EX)
 	if err != nil {
 		return err
@@ -141,11 +200,11 @@ func (b *Builder) createBase(ctx context.Context, platform string, r *resolvedBa
 		return nil // another build made it while we waited
 	}
 	if err := os.RemoveAll(final); err != nil { // an incomplete leftover
-		return fmt.Errorf("base %s: remove incomplete %s: %w", platform, final, err)
+		return fmt.Errorf("base %s: remove incomplete %s: %w", label, final, err)
 	}
 	tmp, err := os.MkdirTemp(b.basesDir(), ".tmp-"+filepath.Base(final)+"-")
 	if err != nil {
-		return fmt.Errorf("base %s: %w", platform, err)
+		return fmt.Errorf("base %s: %w", label, err)
 	}
 	defer func() {
 		if err != nil {
@@ -154,17 +213,20 @@ func (b *Builder) createBase(ctx context.Context, platform string, r *resolvedBa
 	}()
 	rootfs := filepath.Join(tmp, "rootfs")
 	if err := os.Mkdir(rootfs, 0o755); err != nil {
-		return fmt.Errorf("base %s: %w", platform, err)
+		return fmt.Errorf("base %s: %w", label, err)
 	}
 	logPath := filepath.Join(b.basesDir(), filepath.Base(final)+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {
-		return fmt.Errorf("base %s: log: %w", platform, err)
+		return fmt.Errorf("base %s: log: %w", label, err)
 	}
 	defer logf.Close()
-	out := b.mux.stream("base/"+platform, logf)
+	out := b.mux.stream("base/"+label, logf)
 	defer out.Close()
 	start := time.Now()
+	if r.Name != "" {
+		fmt.Fprintf(out, "named base %s of %s (named_bases.%s.%s in %s)\n", r.Name, platform, r.Name, platform, b.cfg.Path)
+	}
 	if r.Debootstrap != nil {
 		err = b.debootstrap(ctx, r.Debootstrap, rootfs, out)
 	} else {
@@ -175,15 +237,15 @@ func (b *Builder) createBase(ctx context.Context, platform string, r *resolvedBa
 		if ctx.Err() != nil {
 			err = fmt.Errorf("interrupted: %w", ctx.Err())
 		}
-		return &StepError{What: "bootstrap base " + platform, LogPath: logPath, Tail: out.Tail(), Err: err}
+		return &StepError{What: "bootstrap base " + label, LogPath: logPath, Tail: out.Tail(), Err: err}
 	}
 	meta := baseMeta{Platform: platform, Key: r.key(), Config: r, CreatedAt: time.Now().UTC(), ToolVersion: b.opts.ToolVersion}
 	data, _ := json.MarshalIndent(meta, "", "  ")
 	if err := writeFileAtomic(filepath.Join(tmp, "base.json"), append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("base %s: %w", platform, err)
+		return fmt.Errorf("base %s: %w", label, err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
-		return fmt.Errorf("base %s: %w", platform, err)
+		return fmt.Errorf("base %s: %w", label, err)
 	}
 	fmt.Fprintf(out, "base ready in %s: %s\n", time.Since(start).Round(time.Second), final)
 	return nil
@@ -372,12 +434,14 @@ func tryLock(path string) (unlock func(), ok bool, err error) {
 }
 
 // ListBases lists the bases in the cache, marking those rtool.yaml still
-// selects as current.
+// configures (a platform's default base or a named base) as current.
 func (b *Builder) ListBases() ([]BaseInfo, error) {
 	current := map[string]bool{}
-	for _, p := range b.cfg.Platforms() {
-		if r, err := b.cfg.resolve(p); err == nil {
-			current[r.key()] = true
+	for _, p := range b.cfg.AllPlatforms() {
+		for _, n := range b.cfg.BaseNames(p) {
+			if r, err := b.cfg.resolve(p, n); err == nil {
+				current[r.key()] = true
+			}
 		}
 	}
 	entries, err := os.ReadDir(b.basesDir())
@@ -401,7 +465,7 @@ func (b *Builder) ListBases() ([]BaseInfo, error) {
 		if err := json.Unmarshal(data, &m); err != nil || m.Config == nil {
 			continue
 		}
-		info := BaseInfo{ID: e.Name(), Platform: m.Platform, Key: m.Key, Dir: filepath.Join(dir, "rootfs"), CreatedAt: m.CreatedAt, Current: current[m.Key]}
+		info := BaseInfo{ID: e.Name(), Platform: m.Platform, Base: m.Config.baseName(), Key: m.Key, Dir: filepath.Join(dir, "rootfs"), CreatedAt: m.CreatedAt, Current: current[m.Key]}
 		if d := m.Config.Debootstrap; d != nil {
 			info.Source = fmt.Sprintf("debootstrap %s/%s/%s from %s", d.Suite, orDefault(d.Variant, "default"), d.Arch, d.Mirror)
 		} else {
@@ -414,9 +478,10 @@ func (b *Builder) ListBases() ([]BaseInfo, error) {
 	return out, nil
 }
 
-// PruneBases removes cached bases rtool.yaml no longer selects (all of them
-// with all), incomplete bases and work directories of builds that died,
-// skipping anything a running build holds. It returns the removed paths.
+// PruneBases removes cached bases rtool.yaml no longer configures as a
+// default or a named base (all of them with all), incomplete bases and
+// work directories of builds that died, skipping anything a running build
+// holds. It returns the removed paths.
 func (b *Builder) PruneBases(all bool) ([]string, error) {
 	infos, err := b.ListBases()
 	if err != nil {

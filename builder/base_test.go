@@ -16,7 +16,7 @@ import (
 // fakeBase puts a complete-looking base for r into the cache.
 func fakeBase(t *testing.T, b *Builder, r *resolvedBase) string {
 	t.Helper()
-	dir := filepath.Join(b.basesDir(), baseID(r.Platform, r.key()))
+	dir := filepath.Join(b.basesDir(), r.id())
 	writeTree(t, dir, map[string]string{"rootfs/etc/os-release": "ID=debian\n"})
 	data, _ := json.Marshal(baseMeta{Platform: r.Platform, Key: r.key(), Config: r})
 	if err := os.WriteFile(filepath.Join(dir, "base.json"), data, 0o644); err != nil {
@@ -35,7 +35,7 @@ func TestListAndPruneBases(t *testing.T) {
 	if infos, err := b.ListBases(); err != nil || len(infos) != 0 {
 		t.Fatalf("empty cache lists %v, %v", infos, err)
 	}
-	cur, err := cfg.resolve("debian-amd64")
+	cur, err := cfg.resolve("debian-amd64", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestListAndPruneBases(t *testing.T) {
 	curDir := fakeBase(t, b, cur)
 	staleDir := fakeBase(t, b, &stale)
 	// Leftovers: an interrupted bootstrap, a dead build and a running one.
-	tmpBase := filepath.Join(b.basesDir(), ".tmp-"+baseID("debian-amd64", stale.key())+"-123")
+	tmpBase := filepath.Join(b.basesDir(), ".tmp-"+stale.id()+"-123")
 	os.MkdirAll(filepath.Join(tmpBase, "rootfs"), 0o755)
 	dead := filepath.Join(b.workDir(), "x_debian-amd64-1")
 	os.MkdirAll(filepath.Join(dead, "upper"), 0o755)
@@ -130,7 +130,7 @@ func TestEnsureBaseRootfsTarballOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			dirs[i], _, errs[i] = b.EnsureBase(t.Context(), "ubuntu-amd64")
+			dirs[i], _, errs[i] = b.EnsureBase(t.Context(), "ubuntu-amd64", "")
 		}()
 	}
 	wg.Wait()
@@ -147,7 +147,7 @@ func TestEnsureBaseRootfsTarballOnce(t *testing.T) {
 	}
 	// A different tarball is a different base.
 	os.WriteFile(filepath.Join(dir, "rootfs.tar"), []byte("not a tar"), 0o644)
-	if _, _, err := b.EnsureBase(t.Context(), "ubuntu-amd64"); err == nil || !strings.Contains(err.Error(), "bootstrap base ubuntu-amd64") {
+	if _, _, err := b.EnsureBase(t.Context(), "ubuntu-amd64", ""); err == nil || !strings.Contains(err.Error(), "bootstrap base ubuntu-amd64") {
 		t.Fatalf("broken tarball: %v", err)
 	}
 	if left, _ := filepath.Glob(filepath.Join(b.basesDir(), ".tmp-*")); len(left) != 0 {

@@ -144,6 +144,22 @@ type runtimeInfo struct {
 	manifest *schema.Manifest
 	script   string // setup-<platform>.sh
 	timeout  time.Duration
+	base     string // the base it builds on: schema.DefaultBaseName or build.base
+}
+
+// runtimeBaseOf reads the manifest of the runtime directory dir and
+// returns it with the name of the base the runtime builds on (see
+// RuntimeBase).
+func (c *Config) runtimeBaseOf(dir string) (*schema.Manifest, string, error) {
+	m, err := schema.ReadManifest(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	name, err := c.RuntimeBase(filepath.Join(dir, schema.ManifestFile), m)
+	if err != nil {
+		return nil, "", err
+	}
+	return m, name, nil
 }
 
 func (b *Builder) loadRuntime(dir, platform string) (*runtimeInfo, error) {
@@ -152,7 +168,7 @@ func (b *Builder) loadRuntime(dir, platform string) (*runtimeInfo, error) {
 		return nil, err
 	}
 	mpath := filepath.Join(abs, schema.ManifestFile)
-	m, err := schema.ReadManifest(abs)
+	m, base, err := b.cfg.runtimeBaseOf(abs)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +179,7 @@ func (b *Builder) loadRuntime(dir, platform string) (*runtimeInfo, error) {
 	if st, err := os.Stat(filepath.Join(abs, script)); err != nil || !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("runtime %s: %s is missing; every platform in manifest.yaml needs its setup script", dir, script)
 	}
-	ri := &runtimeInfo{dir: abs, manifest: m, script: script, timeout: DefaultTimeout}
+	ri := &runtimeInfo{dir: abs, manifest: m, script: script, timeout: DefaultTimeout, base: base}
 	if m.Build != nil && m.Build.Timeout != "" {
 		d, err := time.ParseDuration(m.Build.Timeout)
 		if err != nil || d <= 0 {
@@ -199,9 +215,10 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", label, err)
 	}
-	r, err := b.cfg.resolve(req.Platform)
+	// The base: the manifest's build.base, else the platform's default.
+	r, err := b.cfg.resolve(req.Platform, ri.base)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("build %s: %w", label, err)
 	}
 	baseKey := r.key()
 	if err := os.MkdirAll(filepath.Join(req.OutDir, "logs"), 0o755); err != nil {
@@ -265,7 +282,8 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 		}
 		fmt.Fprintf(out, "warning: %s runs emulated through qemu-user-static; expect the build to be several times slower\n", r.arch())
 	}
-	lower, _, releaseBase, err := b.ensureBase(ctx, req.Platform)
+	fmt.Fprintf(out, "base: %s\n", r.describe(b.cfg.Path))
+	lower, releaseBase, err := b.ensureBase(ctx, r)
 	if err != nil {
 		return fail(err)
 	}
@@ -379,7 +397,7 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 	if err := ctx.Err(); err != nil {
 		return fail(interrupted(ctx, err))
 	}
-	if err := writeStamp(artifact, stamp{Inputs: inputs, ToolVersion: b.opts.ToolVersion, BaseKey: baseKey,
+	if err := writeStamp(artifact, stamp{Inputs: inputs, ToolVersion: b.opts.ToolVersion, BaseKey: baseKey, BaseName: r.Name,
 		SourceDateEpoch: sde.Unix(), Stats: st}); err != nil {
 		return fail(err)
 	}
@@ -421,6 +439,24 @@ func (b *Builder) packSource(ctx context.Context, ri *runtimeInfo, path string, 
 		return fmt.Errorf("source package: %w", err)
 	}
 	return nil
+}
+
+// describe says which base r is, for the build log: its name, where
+// rtool.yaml (configPath) configures it, its key and what it is made from.
+func (r *resolvedBase) describe(configPath string) string {
+	var src string
+	if d := r.Debootstrap; d != nil {
+		src = fmt.Sprintf("debootstrap %s/%s/%s from %s", d.Suite, orDefault(d.Variant, "default"), d.Arch, d.Mirror)
+	} else if r.RootfsFile != "" {
+		src = "rootfs " + r.RootfsFile
+	} else {
+		src = "rootfs directory " + r.RootfsDir
+	}
+	name := "default"
+	if r.Name != "" {
+		name = "named base " + r.Name
+	}
+	return fmt.Sprintf("%s of %s (%s in %s), key %s, %s", name, r.Platform, field(r.Platform, r.Name), configPath, r.key()[:16], src)
 }
 
 // arch is the Debian architecture a resolved base runs.

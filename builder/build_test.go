@@ -178,7 +178,7 @@ func readMember(t *testing.T, artifact, name string) []byte {
 func TestBuildPythonReproducibleAndSelfContained(t *testing.T) {
 	b := rootBuilder(t, nil)
 	ctx := t.Context()
-	base, _, err := b.EnsureBase(ctx, "debian-amd64")
+	base, _, err := b.EnsureBase(ctx, "debian-amd64", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestBuildPythonReproducibleAndSelfContained(t *testing.T) {
 func TestBuildFailureInterruptTimeout(t *testing.T) {
 	watch := newWatch("tiny-sleep/debian-amd64] ready")
 	b := rootBuilder(t, watch)
-	base, _, err := b.EnsureBase(t.Context(), "debian-amd64")
+	base, _, err := b.EnsureBase(t.Context(), "debian-amd64", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +331,7 @@ exit 7
 
 func TestBuildChecksTreeConcurrently(t *testing.T) {
 	b := rootBuilder(t, newWatch(""))
-	base, _, err := b.EnsureBase(t.Context(), "debian-amd64")
+	base, _, err := b.EnsureBase(t.Context(), "debian-amd64", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,7 +466,7 @@ func onlyLogs(t *testing.T, dir, after string, allowed ...string) {
 func TestCheckReproducibleFailureLeavesNoArtifact(t *testing.T) {
 	b := rootBuilder(t, nil)
 	ctx := t.Context()
-	base, _, err := b.EnsureBase(ctx, "debian-amd64")
+	base, _, err := b.EnsureBase(ctx, "debian-amd64", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func TestBuildInterruptedLate(t *testing.T) {
 			defer cancel()
 			live := &cancelOn{want: tc.line, cancel: cancel}
 			b := New(cfg, Options{CacheDir: DefaultCacheDir(), ToolVersion: "test", Stderr: live})
-			base, _, err := b.EnsureBase(t.Context(), "debian-amd64")
+			base, _, err := b.EnsureBase(t.Context(), "debian-amd64", "")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -28,8 +28,12 @@ const baseFormat = 1
 
 // Config is rtool.yaml: which base root filesystem each platform builds on.
 type Config struct {
-	// Bases maps a platform (<os>-<arch>) to its base.
+	// Bases maps a platform (<os>-<arch>) to its default base.
 	Bases map[string]*BaseConfig `yaml:"bases"`
+	// NamedBases maps a base name (schema.CheckBaseName) to platform →
+	// base: what a runtime builds on when its manifest says build.base:
+	// NAME, instead of its platforms' default bases.
+	NamedBases map[string]map[string]*BaseConfig `yaml:"named_bases,omitempty"`
 
 	// Dir is the directory of the configuration file; relative rootfs
 	// paths are resolved against it. Not part of the file.
@@ -97,7 +101,7 @@ func ParseConfig(data []byte, source string) (*Config, error) {
 		return nil, fmt.Errorf("%s: %w", source, err)
 	}
 	cfg.Path = source
-	if len(cfg.Bases) == 0 {
+	if len(cfg.Bases) == 0 && len(cfg.NamedBases) == 0 {
 		return nil, fmt.Errorf("%s: bases: no platform configured; add for example\n  bases:\n    debian-amd64:\n      debootstrap: {suite: bookworm, variant: minbase, arch: amd64}", source)
 	}
 	for _, p := range cfg.Platforms() {
@@ -105,26 +109,200 @@ func ParseConfig(data []byte, source string) (*Config, error) {
 			return nil, fmt.Errorf("%s: bases.%s: %w", source, p, err)
 		}
 	}
+	for _, name := range cfg.Names() {
+		if err := schema.CheckBaseName(name); err != nil {
+			return nil, fmt.Errorf("%s: named_bases.%s: the name %w", source, name, err)
+		}
+		if len(cfg.NamedBases[name]) == 0 {
+			return nil, fmt.Errorf("%s: named_bases.%s: no platform configured; add for example\n  named_bases:\n    %s:\n      debian-amd64:\n        debootstrap: {suite: trixie, variant: minbase, arch: amd64}", source, name, name)
+		}
+		for _, p := range sortedKeys(cfg.NamedBases[name]) {
+			if err := cfg.NamedBases[name][p].check(p); err != nil {
+				return nil, fmt.Errorf("%s: named_bases.%s.%s: %w", source, name, p, err)
+			}
+		}
+	}
 	return &cfg, nil
 }
 
-// Platforms returns the configured platforms, sorted.
-func (c *Config) Platforms() []string {
-	ps := make([]string, 0, len(c.Bases))
+// Platforms returns the platforms with a default base (bases), sorted.
+func (c *Config) Platforms() []string { return sortedKeys(c.Bases) }
+
+// AllPlatforms returns every platform with a base, default or named,
+// sorted.
+func (c *Config) AllPlatforms() []string {
+	set := map[string]bool{}
 	for p := range c.Bases {
-		ps = append(ps, p)
+		set[p] = true
 	}
-	sort.Strings(ps)
-	return ps
+	for _, m := range c.NamedBases {
+		for p := range m {
+			set[p] = true
+		}
+	}
+	return sortedKeys(set)
 }
 
-// Base returns the base of platform or an error naming the fix.
+// Names returns the names of the named bases, sorted.
+func (c *Config) Names() []string { return sortedKeys(c.NamedBases) }
+
+// BaseNames returns the bases platform has: schema.DefaultBaseName first
+// when it has a default base, then its named bases, sorted.
+func (c *Config) BaseNames(platform string) []string {
+	var out []string
+	if _, ok := c.Bases[platform]; ok {
+		out = append(out, schema.DefaultBaseName)
+	}
+	for _, n := range c.Names() {
+		if _, ok := c.NamedBases[n][platform]; ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Base returns the default base of platform or an error naming the fix.
 func (c *Config) Base(platform string) (*BaseConfig, error) {
 	b, ok := c.Bases[platform]
 	if !ok {
-		return nil, fmt.Errorf("platform %s has no base in %s (configured: %s); add bases.%s to it", platform, c.Path, strings.Join(c.Platforms(), ", "), platform)
+		if named := c.BaseNames(platform); len(named) > 0 {
+			return nil, fmt.Errorf("platform %s has no default base in %s, only the named bases %s; add bases.%s to it, or build on a named base (build.base in the manifest, --base NAME for rtool base)", platform, c.Path, strings.Join(named, ", "), platform)
+		}
+		return nil, fmt.Errorf("platform %s has no base in %s (configured: %s); add bases.%s to it", platform, c.Path, orNone(c.AllPlatforms()), platform)
 	}
 	return b, nil
+}
+
+// NamedBase returns the base called name (schema.DefaultBaseName or ""
+// for the default) of platform, or an error naming the fix.
+func (c *Config) NamedBase(name, platform string) (*BaseConfig, error) {
+	if name == "" || name == schema.DefaultBaseName {
+		return c.Base(platform)
+	}
+	m, ok := c.NamedBases[name]
+	if !ok {
+		return nil, fmt.Errorf("no named base %q in %s (named_bases: %s); add named_bases.%s to it, or use one of those", name, c.Path, orNone(c.Names()), name)
+	}
+	b, ok := m[platform]
+	if !ok {
+		return nil, fmt.Errorf("named base %s has no base for platform %s in %s (named_bases.%s has %s); add named_bases.%s.%s to it", name, platform, c.Path, name, strings.Join(sortedKeys(m), ", "), name, platform)
+	}
+	return b, nil
+}
+
+// field is where the base called name of platform is in rtool.yaml, for
+// messages: bases.PLATFORM or named_bases.NAME.PLATFORM.
+func field(platform, name string) string {
+	if name == "" || name == schema.DefaultBaseName {
+		return "bases." + platform
+	}
+	return "named_bases." + name + "." + platform
+}
+
+// RuntimeBase is the name of the base the runtime whose manifest m was
+// read from manifestPath builds on: its build.base, else
+// schema.DefaultBaseName. A build.base must be a named base with a base
+// for every platform the manifest lists; the error names the manifest's
+// field, rtool.yaml, what it configures and the fix. (Whether a platform
+// has a default base is the build's question, asked per platform.)
+func (c *Config) RuntimeBase(manifestPath string, m *schema.Manifest) (string, error) {
+	if m.Build == nil || m.Build.Base == "" {
+		return schema.DefaultBaseName, nil
+	}
+	name := m.Build.Base
+	if err := schema.CheckBaseName(name); err != nil {
+		if name == schema.DefaultBaseName {
+			return "", fmt.Errorf("%s: build.base: %w; remove build.base to build on the platforms' default bases", manifestPath, err)
+		}
+		return "", fmt.Errorf("%s: build.base: %w", manifestPath, err)
+	}
+	bases, ok := c.NamedBases[name]
+	if !ok {
+		return "", fmt.Errorf("%s: build.base: no named base %q in %s (named_bases: %s); add named_bases.%s with a base for each of %s to %s, or use one of those", manifestPath, name, c.Path, orNone(c.Names()), name, strings.Join(m.Platforms, ", "), c.Path)
+	}
+	var missing []string
+	for _, p := range m.Platforms {
+		if _, ok := bases[p]; !ok && !slices.Contains(missing, p) {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		return "", fmt.Errorf("%s: build.base: named base %s has no base for platform %s in %s (named_bases.%s has %s); add named_bases.%s.%s to %s, or remove %s from platforms",
+			manifestPath, name, strings.Join(missing, ", "), c.Path, name, strings.Join(sortedKeys(bases), ", "), name, missing[0], c.Path, strings.Join(missing, ", "))
+	}
+	return name, nil
+}
+
+// BaseSel is one base of rtool.yaml: a platform and the base's name
+// (schema.DefaultBaseName or a key of named_bases).
+type BaseSel struct {
+	Platform string
+	Name     string
+}
+
+// SelectBases lists the bases of platforms (every platform with a base
+// when empty) called names (every base of each platform when empty;
+// schema.DefaultBaseName is the default base): a platform's default base
+// first, then its named bases by name. A platform, or a name, given
+// explicitly that selects no base is an error naming the fix; with
+// platforms and names both given, every pair must have a base.
+func (c *Config) SelectBases(platforms, names []string) ([]BaseSel, error) {
+	for _, n := range names {
+		if n == schema.DefaultBaseName {
+			continue
+		}
+		if _, ok := c.NamedBases[n]; !ok {
+			return nil, fmt.Errorf("no named base %q in %s (named_bases: %s); add named_bases.%s to it, or use %s or one of those", n, c.Path, orNone(c.Names()), n, schema.DefaultBaseName)
+		}
+	}
+	explicit := len(platforms) > 0
+	if !explicit {
+		platforms = c.AllPlatforms()
+	}
+	var out []BaseSel
+	for _, p := range platforms {
+		have := c.BaseNames(p)
+		if explicit && len(have) == 0 {
+			_, err := c.Base(p)
+			return nil, err
+		}
+		for _, n := range have {
+			if len(names) > 0 && !slices.Contains(names, n) {
+				continue
+			}
+			if s := (BaseSel{p, n}); !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+		if explicit {
+			for _, n := range names {
+				if !slices.Contains(have, n) {
+					_, err := c.NamedBase(n, p)
+					return nil, err
+				}
+			}
+		}
+	}
+	if len(out) == 0 && len(names) > 0 {
+		return nil, fmt.Errorf("no platform has the base %s in %s; add bases.PLATFORM to it", strings.Join(names, ", "), c.Path)
+	}
+	return out, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ", ")
 }
 
 func (b *BaseConfig) check(platform string) error {
@@ -168,10 +346,14 @@ func (b *BaseConfig) check(platform string) error {
 }
 
 // resolvedBase is a base configuration with every default filled in: what
-// its key is computed from.
+// its key is computed from. Name is empty for a platform's default base,
+// so the keys of default bases are what they were before named bases
+// existed (and their cache directories are reused); a named base's name is
+// part of its key.
 type resolvedBase struct {
 	Format      int                `json:"format"`
 	Platform    string             `json:"platform"`
+	Name        string             `json:"name,omitempty"` // a named base's name; "" for the default
 	Debootstrap *DebootstrapConfig `json:"debootstrap,omitempty"`
 	RootfsFile  string             `json:"rootfs_file,omitempty"`   // absolute path of a tarball
 	RootfsSHA   string             `json:"rootfs_sha256,omitempty"` // its content hash
@@ -179,14 +361,27 @@ type resolvedBase struct {
 	RootfsTree  string             `json:"rootfs_tree,omitempty"`   // its TreeHash
 }
 
+// baseName is the name of r: schema.DefaultBaseName or a named base's.
+func (r *resolvedBase) baseName() string {
+	if r.Name == "" {
+		return schema.DefaultBaseName
+	}
+	return r.Name
+}
+
 // resolve fills defaults (the mirror from the host's apt sources, sorted
-// package lists) and hashes user-supplied root filesystems.
-func (c *Config) resolve(platform string) (*resolvedBase, error) {
-	b, err := c.Base(platform)
+// package lists) and hashes user-supplied root filesystems, for the base
+// called name ("" or schema.DefaultBaseName: the default) of platform.
+func (c *Config) resolve(platform, name string) (*resolvedBase, error) {
+	b, err := c.NamedBase(name, platform)
 	if err != nil {
 		return nil, err
 	}
-	r := &resolvedBase{Format: baseFormat, Platform: platform}
+	if name == schema.DefaultBaseName {
+		name = ""
+	}
+	at := c.Path + ": " + field(platform, name)
+	r := &resolvedBase{Format: baseFormat, Platform: platform, Name: name}
 	if b.Debootstrap != nil {
 		d := *b.Debootstrap
 		d.Components = sortedUnique(d.Components)
@@ -194,7 +389,7 @@ func (c *Config) resolve(platform string) (*resolvedBase, error) {
 		if d.Mirror == "" {
 			m, err := HostMirror(c.SourcesFiles, d.Suite, d.Arch)
 			if err != nil {
-				return nil, fmt.Errorf("%s: bases.%s.debootstrap.mirror: %w", c.Path, platform, err)
+				return nil, fmt.Errorf("%s.debootstrap.mirror: %w", at, err)
 			}
 			d.Mirror = m
 		}
@@ -208,19 +403,19 @@ func (c *Config) resolve(platform string) (*resolvedBase, error) {
 	}
 	st, err := os.Stat(p)
 	if err != nil {
-		return nil, fmt.Errorf("%s: bases.%s.rootfs: %w", c.Path, platform, err)
+		return nil, fmt.Errorf("%s.rootfs: %w", at, err)
 	}
 	if st.IsDir() {
 		h, err := TreeHash(p)
 		if err != nil {
-			return nil, fmt.Errorf("%s: bases.%s.rootfs: %w", c.Path, platform, err)
+			return nil, fmt.Errorf("%s.rootfs: %w", at, err)
 		}
 		r.RootfsDir, r.RootfsTree = p, h
 		return r, nil
 	}
 	h, err := fileSHA256(p)
 	if err != nil {
-		return nil, fmt.Errorf("%s: bases.%s.rootfs: %w", c.Path, platform, err)
+		return nil, fmt.Errorf("%s.rootfs: %w", at, err)
 	}
 	r.RootfsFile, r.RootfsSHA = p, h
 	return r, nil
@@ -240,4 +435,30 @@ func sortedUnique(in []string) []string {
 	out := slices.Clone(in)
 	sort.Strings(out)
 	return slices.Compact(out)
+}
+
+// FindConfig returns the build configuration of the repository whose
+// runtimes directory is runtimesDir: rtool.yaml in runtimesDir's parent,
+// else in gitTop (the top of its git work tree; "" for none), else "".
+func FindConfig(runtimesDir, gitTop string) string {
+	cands := []string{filepath.Join(filepath.Dir(filepath.Clean(runtimesDir)), ConfigFile)}
+	if gitTop != "" {
+		cands = append(cands, filepath.Join(gitTop, ConfigFile))
+	}
+	for _, p := range cands {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
+}
+
+// NamedBasePlatforms maps each named base to the platforms it has a base
+// for, sorted: what rtool validate checks a manifest's build.base against.
+func (c *Config) NamedBasePlatforms() map[string][]string {
+	out := make(map[string][]string, len(c.NamedBases))
+	for n, m := range c.NamedBases {
+		out[n] = sortedKeys(m)
+	}
+	return out
 }

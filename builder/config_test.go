@@ -89,7 +89,7 @@ func keyOf(t *testing.T, yaml string, sources []string) string {
 	}
 	cfg.Dir = t.TempDir()
 	cfg.SourcesFiles = sources
-	r, err := cfg.resolve(cfg.Platforms()[0])
+	r, err := cfg.resolve(cfg.Platforms()[0], "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestBaseKeyRootfs(t *testing.T) {
 	}
 	cfg, _ := ParseConfig([]byte("bases:\n  ubuntu-amd64:\n    rootfs: missing.tar\n"), "rtool.yaml")
 	cfg.Dir = dir
-	if _, err := cfg.resolve("ubuntu-amd64"); err == nil || !strings.Contains(err.Error(), "bases.ubuntu-amd64.rootfs") {
+	if _, err := cfg.resolve("ubuntu-amd64", ""); err == nil || !strings.Contains(err.Error(), "bases.ubuntu-amd64.rootfs") {
 		t.Fatalf("resolve of a missing rootfs = %v; want an error naming bases.ubuntu-amd64.rootfs", err)
 	}
 }

@@ -1,5 +1,6 @@
 // Package builder owns base root filesystems and the build sandbox: it reads
-// rtool.yaml (which base each platform builds on), bootstraps and caches
+// rtool.yaml (each platform's default base, and the named bases a runtime
+// chooses with build.base in its manifest), bootstraps and caches
 // bases (debootstrap or a user-supplied rootfs) keyed by the hash of their
 // configuration, runs a runtime's setup-<platform>.sh inside an overlay over
 // the base in fresh mount and PID namespaces (through internal/sandbox),

@@ -23,9 +23,12 @@ type PlanOptions struct {
 	Rebuild     bool
 }
 
-// Plan expands names × platforms into build requests. Notes explain what
-// was left out (a platform without a base in rtool.yaml, a runtime that
-// does not list a requested platform with All).
+// Plan expands names × platforms into build requests. A runtime whose
+// manifest sets build.base builds every platform on that named base (an
+// unknown name, or one without a base for a platform the manifest lists,
+// is an error); any other on each platform's default base. Notes explain
+// what was left out (a platform without a default base in rtool.yaml, a
+// runtime that does not list a requested platform with All).
 func (c *Config) Plan(opts PlanOptions) (reqs []Request, notes []string, err error) {
 	if opts.RuntimesDir == "" {
 		opts.RuntimesDir = "runtimes"
@@ -60,30 +63,49 @@ func (c *Config) Plan(opts PlanOptions) (reqs []Request, notes []string, err err
 			dirs = append(dirs, d)
 		}
 	}
+	// A platform asked for must have some base; which one a runtime
+	// builds on is its manifest's build.base, else the default.
 	for _, p := range opts.Platforms {
-		if _, err := c.Base(p); err != nil {
-			return nil, nil, err
+		if len(c.BaseNames(p)) == 0 {
+			if _, err := c.Base(p); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	for _, d := range dirs {
-		m, err := schema.ReadManifest(d)
+		m, base, err := c.runtimeBaseOf(d)
 		if err != nil {
 			return nil, nil, err
+		}
+		// hasBase: the runtime's base exists for p. A named base covers
+		// every platform the manifest lists (RuntimeBase checked it).
+		hasBase := func(p string) bool {
+			if base != schema.DefaultBaseName {
+				return true
+			}
+			_, ok := c.Bases[p]
+			return ok
 		}
 		var plats []string
 		if len(opts.Platforms) > 0 {
 			for _, p := range opts.Platforms {
-				if slices.Contains(m.Platforms, p) {
-					plats = append(plats, p)
-				} else if opts.All {
+				switch {
+				case !slices.Contains(m.Platforms, p) && opts.All:
 					notes = append(notes, fmt.Sprintf("%s: skipped for %s (not in its platforms)", m.Name, p))
-				} else {
+				case !slices.Contains(m.Platforms, p):
 					return nil, nil, fmt.Errorf("%s: manifest.yaml does not list platform %s (it lists %s)", d, p, strings.Join(m.Platforms, ", "))
+				case hasBase(p):
+					plats = append(plats, p)
+				case opts.All:
+					notes = append(notes, fmt.Sprintf("%s: skipped for %s (no default base for it in %s)", m.Name, p, c.Path))
+				default:
+					_, err := c.Base(p)
+					return nil, nil, fmt.Errorf("%s: %w", d, err)
 				}
 			}
 		} else {
 			for _, p := range m.Platforms {
-				if _, ok := c.Bases[p]; ok {
+				if hasBase(p) {
 					plats = append(plats, p)
 				} else {
 					notes = append(notes, fmt.Sprintf("%s: skipped for %s (no base for it in %s)", m.Name, p, c.Path))

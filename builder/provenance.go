@@ -109,7 +109,7 @@ func (b *Builder) writeProvenance(ctx context.Context, artifact, sha string, ri 
 		Runtime: ri.manifest.Name, Version: ri.manifest.Version, Platform: platform,
 		RuntimeDir: src.Dir, GitTree: src.Tree, Repository: src.Repository, Commit: src.Commit,
 		SourceDateEpoch: sde, ToolVersion: b.opts.ToolVersion, BuildID: buildID, InputsHash: inputs,
-		Base:      intoto.Base{Key: baseKey, RootfsFile: r.RootfsFile, RootfsSHA: r.RootfsSHA, RootfsDir: r.RootfsDir},
+		Base:      intoto.Base{Key: baseKey, Name: r.baseName(), RootfsFile: r.RootfsFile, RootfsSHA: r.RootfsSHA, RootfsDir: r.RootfsDir},
 		BuilderID: b.opts.BuilderID,
 		SBOM:      &intoto.File{Name: filepath.Base(sbomPath(artifact)), SHA256: sbomSHA, MediaType: sbom.MediaType},
 	}

@@ -23,6 +23,7 @@ type stamp struct {
 	Inputs          string        `json:"inputs"` // inputsHash
 	ToolVersion     string        `json:"tool_version"`
 	BaseKey         string        `json:"base"`
+	BaseName        string        `json:"base_name,omitempty"` // a named base's name; "" for the default
 	SourceDateEpoch int64         `json:"source_date_epoch"`
 	Stats           archive.Stats `json:"stats"`
 }
@@ -32,7 +33,9 @@ func stampPath(artifact string) string { return artifact + ".build.json" }
 // inputsHash covers everything a build's output depends on that rtool can
 // see: every file of the runtime directory (relative name, type, executable
 // bit, content or link target; manifest and scripts included), the
-// platform, the base's key, SOURCE_DATE_EPOCH and rtool's version.
+// platform, the base's key (a named base's includes its name, so moving a
+// runtime to another base rebuilds it), SOURCE_DATE_EPOCH and rtool's
+// version.
 func (b *Builder) inputsHash(ri *runtimeInfo, platform, baseKey string, sde time.Time) (string, error) {
 	return InputsHash(ri.dir, platform, baseKey, b.opts.ToolVersion, sde.Unix())
 }

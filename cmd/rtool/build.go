@@ -21,7 +21,8 @@ func buildCommands() []*cli.Command {
 			Name:      "build",
 			Usage:     "build runtimes in a chroot over a cached base and package them (as root)",
 			ArgsUsage: "NAME... | --all",
-			Description: "For each runtime and platform: an overlay over the platform's base (rtool.yaml), new mount\n" +
+			Description: "For each runtime and platform: an overlay over the platform's base (rtool.yaml's bases, or\n" +
+				"named_bases.NAME.<platform> when the manifest says build.base: NAME), new mount\n" +
 				"and PID namespaces, setup-<platform>.sh run with RUNTIME_NAME, RUNTIME_VERSION, RUNTIME_SPEC,\n" +
 				"BUILD_ID, SOURCE_DATE_EPOCH and PLATFORM; then /opt/joblet/runtimes/<name>/ is collected,\n" +
 				"its runtime.yml checked, and packed into OUT/<name>-<version>-<platform>.tar.gz (+ .sha256)\n" +
@@ -49,7 +50,7 @@ func buildCommands() []*cli.Command {
 			Subcommands: []*cli.Command{
 				{
 					Name:  "list",
-					Usage: "list cached bases",
+					Usage: "list cached bases (current: rtool.yaml still configures it, as a default or a named base)",
 					Flags: []cli.Flag{configFlag, cacheFlag, &cli.BoolFlag{Name: "json", Usage: "print JSON"}},
 					Action: func(c *cli.Context) error {
 						b, err := newBuilder(c)
@@ -71,7 +72,7 @@ func buildCommands() []*cli.Command {
 							if i.Current {
 								cur = "current"
 							}
-							fmt.Fprintf(c.App.Writer, "%s\t%s\t%s\t%d MB\t%s\t%s\n", i.ID, i.Platform, cur, i.Size>>20, i.CreatedAt.Format(time.RFC3339), i.Source)
+							fmt.Fprintf(c.App.Writer, "%s\t%s\t%s\t%s\t%d MB\t%s\t%s\n", i.ID, i.Platform, i.Base, cur, i.Size>>20, i.CreatedAt.Format(time.RFC3339), i.Source)
 						}
 						if len(infos) == 0 {
 							fmt.Fprintf(c.App.ErrWriter, "rtool: no bases in %s\n", b.CacheDir())
@@ -79,39 +80,11 @@ func buildCommands() []*cli.Command {
 						return nil
 					},
 				},
-				{
-					Name:      "build",
-					Usage:     "bootstrap bases now (default: every platform in rtool.yaml)",
-					ArgsUsage: "[PLATFORM...]",
-					Flags:     []cli.Flag{configFlag, cacheFlag},
-					Action: func(c *cli.Context) error {
-						b, cfg, err := newBuilderConfig(c)
-						if err != nil {
-							return err
-						}
-						plats := c.Args().Slice()
-						if len(plats) == 0 {
-							plats = cfg.Platforms()
-						}
-						for _, p := range plats {
-							if _, err := cfg.Base(p); err != nil {
-								return usageError("%v", err)
-							}
-						}
-						for _, p := range plats {
-							dir, hash, err := b.EnsureBase(c.Context, p)
-							if err != nil {
-								return err
-							}
-							fmt.Fprintf(c.App.Writer, "%s\t%s\t%s\n", p, hash[:16], dir)
-						}
-						return nil
-					},
-				},
+				baseBuildCommand(configFlag, cacheFlag),
 				baseKeyCommand(configFlag, cacheFlag),
 				{
 					Name:  "prune",
-					Usage: "remove bases rtool.yaml no longer selects and leftovers of interrupted builds",
+					Usage: "remove bases rtool.yaml no longer configures (as a default or a named base) and leftovers of interrupted builds",
 					Flags: []cli.Flag{configFlag, cacheFlag, &cli.BoolFlag{Name: "all", Usage: "remove every cached base"}},
 					Action: func(c *cli.Context) error {
 						b, err := newBuilder(c)

@@ -62,9 +62,12 @@ func commandExamples() map[string][]string {
 		},
 		"base build": {
 			"sudo rtool base build debian-amd64 debian-arm64",
+			"sudo rtool base build debian-amd64 --base trixie",
+			"sudo rtool base build --all-bases",
 		},
 		"base key": {
 			"rtool base key debian-amd64 --json",
+			"rtool base key debian-arm64 --runtime openjdk-21 --json",
 		},
 		"base prune": {
 			"sudo rtool base prune",

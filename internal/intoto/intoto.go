@@ -79,6 +79,7 @@ type Inputs struct {
 // Base is the base root filesystem the build ran on.
 type Base struct {
 	Key        string // hash of its resolved configuration (its cache key)
+	Name       string // its name in rtool.yaml: "default" (bases) or a named base's (named_bases)
 	Suite      string
 	Variant    string
 	Arch       string
@@ -151,6 +152,7 @@ func Statement(in Inputs) (*ita1.Statement, error) {
 			m[k] = v
 		}
 	}
+	put(base, "name", in.Base.Name)
 	put(base, "suite", in.Base.Suite)
 	put(base, "variant", in.Base.Variant)
 	put(base, "arch", in.Base.Arch)
