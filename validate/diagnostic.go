@@ -64,6 +64,7 @@ const (
 
 	RuleBuildTimeout    = "build.timeout"
 	RuleBuildUnknownKey = "build.unknown-key"
+	RuleBuildBase       = "build.base"
 )
 
 // RuleInfo describes one rule.
@@ -105,7 +106,8 @@ var rules = [...]RuleInfo{
 	{RuleSmokeExitCode, SeverityError, "smoke exit_code is an integer from 0 to 255"},
 	{RuleSmokeUnknownKey, SeverityError, "smoke tests only use name, command, expect and exit_code"},
 	{RuleBuildTimeout, SeverityError, "build.timeout is a positive Go duration such as 20m"},
-	{RuleBuildUnknownKey, SeverityError, "build only uses known keys (timeout)"},
+	{RuleBuildUnknownKey, SeverityError, "build only uses known keys (timeout, base)"},
+	{RuleBuildBase, SeverityError, "build.base is a base name and, when the build configuration is known, one of its named_bases with a base for every platform the manifest lists"},
 }
 
 // Rules returns every rule validate applies, in a stable order.

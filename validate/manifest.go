@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,9 @@ type manifestResult struct {
 	// left out and reported on their own).
 	platformsOK bool
 	platforms   []platformRef // declared, well-formed platforms, first occurrence only
+	// buildBase is build.base when it is a well-formed base name: whether
+	// the build configuration has it is checked with Options.Bases.
+	buildBase *yaml.Node
 }
 
 type platformRef struct {
@@ -137,7 +141,7 @@ func checkManifest(file string, data []byte, dirName string) ([]Diagnostic, mani
 	res.platforms, res.platformsOK = checkPlatforms(s, root, keys)
 	checkPackages(s, keys)
 	checkSmoke(s, keys)
-	checkBuild(s, keys)
+	res.buildBase = checkBuild(s, keys)
 
 	// Whatever the rules above do not cover (for example a bad !!binary or
 	// an unreadable key in an extra field) still stops rtool's own decoder.
@@ -668,23 +672,33 @@ func checkSmokeCommand(s *sink, t *yaml.Node, fields map[string]keyValue, label 
 	}
 }
 
-func checkBuild(s *sink, keys map[string]keyValue) {
+// buildKeys are the keys of build rtool reads.
+var buildKeys = []string{"timeout", "base"}
+
+// checkBuild checks rtool's build settings and returns the build.base node
+// when it is a well-formed base name.
+func checkBuild(s *sink, keys map[string]keyValue) *yaml.Node {
 	kv, ok := keys["build"]
 	if !ok || isNull(kv.value) {
-		return
+		return nil
 	}
 	b := deref(kv.value)
 	if b.Kind != yaml.MappingNode {
 		s.at(b, RuleManifestType, fmt.Sprintf("\"build\" must be a mapping, not %s", describe(b)), "write build:\\n  timeout: 20m")
-		return
+		return nil
 	}
 	fields := topLevelKeys(b)
 	for i := 0; i+1 < len(b.Content); i += 2 {
 		k := b.Content[i]
-		if k.Kind == yaml.ScalarNode && k.ShortTag() != "!!merge" && k.Value != "timeout" {
-			s.at(k, RuleBuildUnknownKey, fmt.Sprintf("build has unknown key %q", k.Value), unknownKeyHint(k.Value, []string{"timeout"}))
+		if k.Kind == yaml.ScalarNode && k.ShortTag() != "!!merge" && !slices.Contains(buildKeys, k.Value) {
+			s.at(k, RuleBuildUnknownKey, fmt.Sprintf("build has unknown key %q", k.Value), unknownKeyHint(k.Value, buildKeys))
 		}
 	}
+	checkBuildTimeout(s, fields)
+	return checkBuildBase(s, fields)
+}
+
+func checkBuildTimeout(s *sink, fields map[string]keyValue) {
 	f, ok := fields["timeout"]
 	if !ok || isNull(f.value) {
 		return
@@ -701,4 +715,68 @@ func checkBuild(s *sink, keys map[string]keyValue) {
 	case d <= 0:
 		s.at(n, RuleBuildTimeout, fmt.Sprintf("build.timeout %q must be positive", n.Value), "write timeout: 20m (units: s, m, h)")
 	}
+}
+
+// buildBaseHint is the fix of a build.base that is not a base name.
+const buildBaseHint = "name a base of rtool.yaml's named_bases, such as base: trixie, or remove build.base to build on each platform's default base"
+
+// checkBuildBase checks the form of build.base (a base name, see
+// schema.CheckBaseName) and returns its node when it is well-formed.
+func checkBuildBase(s *sink, fields map[string]keyValue) *yaml.Node {
+	f, ok := fields["base"]
+	if !ok || isNull(f.value) {
+		return nil
+	}
+	n := deref(f.value)
+	if !isString(n) {
+		s.at(positioned(n, f.key), RuleBuildBase, fmt.Sprintf("build.base must be the name of a base, not %s", scalarOrKind(n)), buildBaseHint)
+		return nil
+	}
+	if err := schema.CheckBaseName(n.Value); err != nil {
+		hint := buildBaseHint
+		if n.Value == schema.DefaultBaseName {
+			hint = "remove build.base to build on each platform's default base (rtool.yaml's bases)"
+		}
+		s.at(n, RuleBuildBase, "build.base "+err.Error(), hint) // build.base "Trixie" is not ..., build.base is empty; ...
+		return nil
+	}
+	return n
+}
+
+// checkBuildBaseExists reports a build.base (node) that the build
+// configuration bases does not have, or that lacks a base for one of the
+// manifest's platforms.
+func checkBuildBaseExists(file string, node *yaml.Node, platforms []platformRef, bases *Bases) []Diagnostic {
+	name := node.Value
+	have, ok := bases.Named[name]
+	if !ok {
+		known := "none"
+		if len(bases.Named) > 0 {
+			known = strings.Join(sortedNames(bases.Named), ", ")
+		}
+		return []Diagnostic{diag(file, node.Line, node.Column, RuleBuildBase,
+			fmt.Sprintf("no named base %q in %s (named_bases: %s)", name, bases.File, known),
+			fmt.Sprintf("use one of those, or add named_bases.%s with a base for each platform of this runtime to %s", name, bases.File))}
+	}
+	var missing []string
+	for _, p := range platforms {
+		if !slices.Contains(have, p.name) {
+			missing = append(missing, p.name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return []Diagnostic{diag(file, node.Line, node.Column, RuleBuildBase,
+		fmt.Sprintf("named base %s has no base for platform %s in %s (named_bases.%s has %s)", name, strings.Join(missing, ", "), bases.File, name, strings.Join(have, ", ")),
+		fmt.Sprintf("add named_bases.%s.%s to %s, or remove %s from platforms", name, missing[0], bases.File, strings.Join(missing, ", ")))}
+}
+
+func sortedNames(m map[string][]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }

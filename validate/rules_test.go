@@ -32,7 +32,13 @@ type ruleCase struct {
 	// noRuntime: the case's root holds no runtime (findings about the root
 	// itself come first in want).
 	noRuntime bool
+	// bases is the build configuration the case validates against (nil:
+	// none found, so build.base is checked for its form only).
+	bases *Bases
 }
+
+// ruleBases is the build configuration of the build.base cases.
+var ruleBases = &Bases{File: "/repo/rtool.yaml", Named: map[string][]string{"trixie": {"ubuntu-amd64"}, "noble": {"ubuntu-amd64", "ubuntu-arm64"}}}
 
 var ruleCases = []ruleCase{
 	{name: "valid"},
@@ -164,13 +170,36 @@ var ruleCases = []ruleCase{
 	{name: "build-unknown-key", want: []want{
 		{"demo/manifest.yaml", 11, 3, RuleBuildUnknownKey, `build has unknown key "time_limit"`, false},
 	}},
+	{name: "build-base", bases: ruleBases, want: []want{
+		{"demo/manifest.yaml", 11, 9, RuleBuildBase, `build.base "Trixie" is not a base name: a lowercase word of letters and digits starting with a letter, such as trixie; use "trixie"`, false},
+	}},
+	{name: "build-base-unknown", bases: ruleBases, want: []want{
+		{"demo/manifest.yaml", 11, 9, RuleBuildBase, `no named base "sid" in /repo/rtool.yaml (named_bases: noble, trixie)`, false},
+	}},
+	{name: "build-base-platform", bases: ruleBases, want: []want{
+		{"demo/manifest.yaml", 11, 9, RuleBuildBase, "named base trixie has no base for platform ubuntu-arm64 in /repo/rtool.yaml (named_bases.trixie has ubuntu-amd64)", false},
+	}},
+}
+
+// Without a build configuration, build.base is checked for its form only:
+// a name rtool.yaml may have is no finding.
+func TestBuildBaseWithoutConfig(t *testing.T) {
+	for _, c := range []string{"build-base-unknown", "build-base-platform"} {
+		report, err := Root(context.Background(), filepath.Join("testdata", "rules", c), nil, Options{NoShellcheck: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ds := report.Runtimes[0].Diagnostics; len(ds) != 0 {
+			t.Errorf("%s without rtool.yaml:\n%s", c, dump(ds))
+		}
+	}
 }
 
 func TestRuleCases(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range ruleCases {
 		t.Run(c.name, func(t *testing.T) {
-			opts := Options{NoShellcheck: !c.shellcheck}
+			opts := Options{NoShellcheck: !c.shellcheck, Bases: c.bases}
 			if c.shellcheck {
 				testenv.RequireCommands(t, "shellcheck")
 			}

@@ -42,6 +42,8 @@ var schemaCannotExpress = []struct {
 	{RuleRootNoRuntimes, "", "about the runtimes directory, not one manifest"},
 	{RuleRootHiddenRuntime, "", "about the runtimes directory, not one manifest"},
 	{RulePackagesDuplicate, "", "uniqueItems catches identical entries only; validate compares names normalised as pip does (numpy==1.26.2 and NumPy==1.26.3 are one package)"},
+	{RuleBuildBase, "no named base ", "needs the build configuration (rtool.yaml), which is not in the document"},
+	{RuleBuildBase, "named base ", "needs the build configuration (rtool.yaml), which is not in the document"},
 	{RuleSmokeName, "smoke test name ", "unique names across smoke tests: uniqueItems compares whole items, not one key (a missing or blank name the schema does catch)"},
 }
 

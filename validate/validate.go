@@ -39,6 +39,18 @@ type Options struct {
 	// Concurrency bounds parallel work and child processes; 0 means
 	// runtime.GOMAXPROCS(0).
 	Concurrency int
+	// Bases is the build configuration's named bases; nil checks only that
+	// a manifest's build.base is a well-formed name, not that it exists.
+	Bases *Bases
+}
+
+// Bases is what a build configuration (rtool.yaml) offers build.base. The
+// caller reads the file (package builder owns its format).
+type Bases struct {
+	// File names the configuration in findings.
+	File string
+	// Named maps each named base to the platforms it has a base for.
+	Named map[string][]string
 }
 
 func (o Options) concurrency() int {
@@ -287,6 +299,9 @@ func checkDir(d runtimeDir, idx *gitIndex, opts Options) (dirResult, error) {
 	switch {
 	case err == nil:
 		r.ds, res = checkManifest(mpath, data, d.name)
+		if res.buildBase != nil && opts.Bases != nil && res.platformsOK {
+			r.ds = append(r.ds, checkBuildBaseExists(mpath, res.buildBase, res.platforms, opts.Bases)...)
+		}
 	case errors.Is(err, fs.ErrNotExist):
 		hint := "create " + mpath + " with name, version, description and platforms"
 		if _, err := os.Stat(filepath.Join(d.dir, "manifest.yml")); err == nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/joblet/rtool/builder"
 	"github.com/joblet/rtool/validate"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -25,6 +26,7 @@ func validateCommands() []*cli.Command {
 			&cli.BoolFlag{Name: "strict", Usage: "fail (exit 1) on warnings too"},
 			&cli.BoolFlag{Name: "manifest-only", Usage: "check manifest.yaml only, not the setup scripts"},
 			&cli.BoolFlag{Name: "no-shellcheck", Usage: "do not run shellcheck even when it is installed"},
+			&cli.StringFlag{Name: "config", Usage: "build configuration `FILE` whose named_bases a manifest's build.base must name", DefaultText: "rtool.yaml beside the runtimes directory, else at the git top level; without one build.base is checked for its form only"},
 		),
 		Action: runValidate,
 	}}
@@ -49,7 +51,11 @@ func runValidate(c *cli.Context) error {
 	if root == "" {
 		root = validate.DefaultRoot(c.Context, cwd)
 	}
-	opts := validate.Options{ManifestOnly: c.Bool("manifest-only"), NoShellcheck: c.Bool("no-shellcheck")}
+	bases, err := validateBases(c, root)
+	if err != nil {
+		return usageError("validate: %v", err)
+	}
+	opts := validate.Options{ManifestOnly: c.Bool("manifest-only"), NoShellcheck: c.Bool("no-shellcheck"), Bases: bases}
 	report, err := validate.Root(c.Context, root, c.Args().Slice(), opts)
 	if err != nil {
 		// an unknown runtime name, a missing root or an I/O failure
@@ -82,6 +88,24 @@ func runValidate(c *cli.Context) error {
 		return cli.Exit("", exitFindings)
 	}
 	return nil
+}
+
+// validateBases reads the build configuration build.base is checked
+// against: --config, else the one builder.FindConfig finds for root; nil
+// when there is none.
+func validateBases(c *cli.Context, root string) (*validate.Bases, error) {
+	path := c.String("config")
+	if path == "" {
+		path = builder.FindConfig(root, validate.GitTopLevel(c.Context, root))
+	}
+	if path == "" {
+		return nil, nil
+	}
+	cfg, err := builder.LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	return &validate.Bases{File: path, Named: cfg.NamedBasePlatforms()}, nil
 }
 
 // colorOK reports whether w is a terminal and NO_COLOR is unset.

@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+set -euo pipefail
+mkdir -p /opt/joblet/runtimes/demo
+echo "building for ubuntu-arm64"
