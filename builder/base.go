@@ -107,8 +107,7 @@ func (b *Builder) baseRef(platform, name string) (BaseRef, error) {
 	ref := BaseRef{Platform: platform, Base: r.baseName(), Key: r.key()}
 	if r.RootfsDir == "" {
 		ref.ID = r.id()
-		_, err := os.Stat(filepath.Join(b.basesDir(), ref.ID, "base.json"))
-		ref.Cached = err == nil
+		ref.Cached = b.baseCached(ref.ID)
 	} else {
 		ref.Cached = true
 	}

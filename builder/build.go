@@ -205,35 +205,22 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 	if req.OutDir == "" {
 		req.OutDir = "out"
 	}
-	ri, err := b.loadRuntime(req.RuntimeDir, req.Platform)
+	pl, err := b.plan(ctx, req, sdeEnv)
 	if err != nil {
 		return nil, err
 	}
+	ri, r, sde, artifact, inputs := pl.ri, pl.base, pl.sde, pl.artifact, pl.inputs
 	name, version := ri.manifest.Name, ri.manifest.Version
 	label := name + "/" + req.Platform
-	sde, _, err := archive.SourceDateEpoch(ctx, ri.dir, sdeEnv)
-	if err != nil {
-		return nil, fmt.Errorf("build %s: %w", label, err)
-	}
-	// The base: the manifest's build.base, else the platform's default.
-	r, err := b.cfg.resolve(req.Platform, ri.base)
-	if err != nil {
-		return nil, fmt.Errorf("build %s: %w", label, err)
-	}
 	baseKey := r.key()
 	if err := os.MkdirAll(filepath.Join(req.OutDir, "logs"), 0o755); err != nil {
 		return nil, fmt.Errorf("build %s: output directory: %w", label, err)
 	}
-	artifact := filepath.Join(req.OutDir, schema.ArtifactName(name, version, req.Platform))
 	res = &Result{Name: name, Version: version, Platform: req.Platform, ArtifactPath: artifact,
 		SourcePath: filepath.Join(req.OutDir, schema.SourcePackageName(name, version)),
 		SBOMPath:   sbomPath(artifact), ProvenancePath: provenancePath(artifact)}
-	inputs, err := b.inputsHash(ri, req.Platform, baseKey, sde)
-	if err != nil {
-		return nil, fmt.Errorf("build %s: %w", label, err)
-	}
 	if !req.Rebuild {
-		if st, ok := reuseArtifact(artifact, inputs); ok && haveAttachments(artifact) {
+		if st, ok := reusable(artifact, inputs); ok {
 			if _, err := os.Stat(res.SourcePath); err != nil {
 				if err := b.packSource(ctx, ri, res.SourcePath, sde); err != nil {
 					return nil, fmt.Errorf("build %s: %w", label, err)

@@ -379,6 +379,18 @@ func TestBuildSkipsUnchangedInputs(t *testing.T) {
 	dir := tinyRuntime(t, "tiny-skip", "", tinyOK)
 	out := t.TempDir()
 	req := Request{RuntimeDir: dir, Platform: "debian-amd64", OutDir: out}
+	// rtool build --dry-run tells, without building, what Build then does.
+	preview := func(want bool) {
+		t.Helper()
+		p, err := b.Preview(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Reuse != want || !p.BaseCached || p.Base != "default" || p.Name != "tiny-skip" || p.Artifact != filepath.Join(out, "tiny-skip-1.0.0-debian-amd64.tar.gz") {
+			t.Fatalf("preview: %+v, want reuse=%v on the cached default base", p, want)
+		}
+	}
+	preview(false)
 	first, err := b.Build(t.Context(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -386,6 +398,7 @@ func TestBuildSkipsUnchangedInputs(t *testing.T) {
 	if first.Skipped || first.LogPath == "" {
 		t.Fatalf("first build skipped: %+v", first)
 	}
+	preview(true)
 	again, err := b.Build(t.Context(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -413,6 +426,7 @@ func TestBuildSkipsUnchangedInputs(t *testing.T) {
 	f, _ := os.OpenFile(filepath.Join(dir, "setup-debian-amd64.sh"), os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString("echo changed > \"$d/isolated/changed\"\n")
 	f.Close()
+	preview(false)
 	changed, err := b.Build(t.Context(), req)
 	if err != nil || changed.Skipped || changed.Stats.SHA256 == first.Stats.SHA256 {
 		t.Fatalf("changed script did not rebuild: %+v, %v", changed, err)

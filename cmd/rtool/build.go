@@ -40,6 +40,7 @@ func buildCommands() []*cli.Command {
 				&cli.DurationFlag{Name: "timeout", Usage: "time limit `DURATION` for one setup script such as 45m", DefaultText: "the manifest's build.timeout, else 30m"},
 				runtimesFlags()[0],
 				&cli.BoolFlag{Name: "json", Usage: "print the results as JSON"},
+				&cli.BoolFlag{Name: "dry-run", Usage: "build nothing: print, per runtime and platform, whether its artifact would be reused or built and whether its base is cached"},
 				configFlag, cacheFlag, quietFlag(), verboseFlag(),
 			},
 			Action: buildAction,
@@ -166,6 +167,9 @@ func buildAction(c *cli.Context) error {
 	if len(reqs) == 0 {
 		return usageError("build: nothing to build")
 	}
+	if c.Bool("dry-run") {
+		return buildDryRun(c, b, reqs)
+	}
 	var results []*builder.Result
 	failed := 0
 	if c.Bool("check-reproducible") {
@@ -221,4 +225,30 @@ func buildAction(c *cli.Context) error {
 
 func buildIndent(s string) string {
 	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+// buildDryRun prints what rtool build would do for reqs, building nothing.
+func buildDryRun(c *cli.Context, b *builder.Builder, reqs []builder.Request) error {
+	previews := make([]*builder.Preview, 0, len(reqs))
+	for _, r := range reqs {
+		p, err := b.Preview(c.Context, r)
+		if err != nil {
+			return usageError("build: %v", err)
+		}
+		previews = append(previews, p)
+	}
+	if c.Bool("json") {
+		return writeJSON(c.App.Writer, previews)
+	}
+	for _, p := range previews {
+		action, base := "build", "cached"
+		if p.Reuse {
+			action = "reuse"
+		}
+		if !p.BaseCached {
+			base = "to bootstrap"
+		}
+		fmt.Fprintf(c.App.Writer, "%s\t%s@%s\t%s\tbase %s (%s)\t%s\n", action, p.Name, p.Version, p.Platform, p.Base, base, p.Artifact)
+	}
+	return nil
 }
