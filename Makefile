@@ -37,7 +37,7 @@ schema:
 
 # demo: the main job on this repository's runtimes (validate, build, registry, smoke tests).
 demo:
-	./scripts/demo.sh
+	@./scripts/demo.sh
 
 clean:
 	rm -rf bin

@@ -12,10 +12,53 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "demo: builds use chroots, overlayfs and namespaces; run as root (sudo make demo)" >&2
 	exit 2
 fi
-./scripts/setup-host.sh
-make --no-print-directory build
-rtool=bin/rtool
 out=${OUT:-out}
+jobs=${JOBS:-2}
+# rtool first, quietly (the same build as make build), so that the first
+# line can say how long the rest takes.
+go build -trimpath -buildvcs=auto -o bin/rtool ./cmd/rtool
+rtool=bin/rtool
+
+# minutes_of NAME PLATFORM: the build time README.md's runtime table gives
+# for NAME on PLATFORM (measured on a 2-core machine), 10 when it has none.
+minutes_of() {
+	awk -F '|' -v name="$1" -v platform="$2" '
+		/^\| runtime \|/ { for (i = 1; i <= NF; i++) if (index($i, platform)) col = i }
+		col && index($2, "[`" name "`]") {
+			if (match($col, /[0-9.]+ min/)) { print substr($col, RSTART, RLENGTH - 4); found = 1; exit }
+		}
+		END { if (!found) print 10 }' README.md
+}
+
+# estimate prints the demo's first line: what rtool build --dry-run says
+# is to build, to reuse and to bootstrap, timed with README's figures.
+estimate() {
+	local plan action nv platform base rest builds=0 reused=0 bootstrap=0 total=0 key
+	local -A seen=()
+	plan=$($rtool build --all --dry-run --out "$out") || return 1
+	while IFS=$'\t' read -r action nv platform base rest; do
+		if [ "$action" = build ]; then
+			builds=$((builds + 1))
+			total=$(awk -v t="$total" -v m="$(minutes_of "${nv%@*}" "$platform")" 'BEGIN { print t + m }')
+		else
+			reused=$((reused + 1))
+		fi
+		key="$platform $base"
+		if [[ $base == *"to bootstrap"* && -z ${seen[$key]:-} ]]; then
+			seen[$key]=1
+			bootstrap=$((bootstrap + 1))
+			# debootstrap (docs/performance.md): ~4 min natively, ~18 under qemu
+			case "$platform" in *-amd64) total=$((${total%.*} + 4)) ;; *) total=$((${total%.*} + 18)) ;; esac
+		fi
+		total=$(awk -v t="$total" 'BEGIN { print t + 1 }') # install and smoke tests
+	done <<<"$plan"
+	# Builds run $jobs at once but share the CPUs: about 0.7 of the sum.
+	total=$(awk -v t="$total" -v j="$jobs" 'BEGIN { f = (j > 1 ? 0.7 : 1); printf "%d", t * f + 2.5 }')
+	echo "demo: about $total min on a 2-core machine: $builds builds to run, $reused reused from $out/, $bootstrap bases to bootstrap (README.md's runtime table has each build's time); started $(date +%H:%M)"
+}
+estimate >&2 || echo "demo: (no estimate: rtool build --dry-run failed; the validate step below says why)" >&2
+
+./scripts/setup-host.sh --builds
 # Download URLs: files beside out/registry.json (relative, so the
 # registry installs from where it is: a path, or any web server serving
 # out/). RTOOL_BASE_URL=http://HOST:PORT makes them absolute, which
@@ -30,7 +73,7 @@ echo "== validate" >&2
 $rtool validate
 
 echo "== build (every runtime x platform; unchanged inputs are reused)" >&2
-$rtool build --all -j "${JOBS:-2}" --out "$out"
+$rtool build --all -j "$jobs" --out "$out"
 
 echo "== registry ($out/registry.json)" >&2
 # out/registry.json describes this build's artifacts, so it is made anew;

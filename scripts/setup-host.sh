@@ -6,15 +6,32 @@
 # the install durability test watches fsync and rename with, zsh and fish
 # for the completion scripts' tests (bash is there), actionlint for the
 # workflows and goreleaser for .goreleaser.yaml. Safe to run again.
+#
+# --builds installs only what building and smoke-testing runtimes need
+# (make demo), not the Go tools the tests use.
 set -euo pipefail
+
+builds_only=false
+case "${1:-}" in
+--builds) builds_only=true ;;
+"") ;;
+*)
+	echo "usage: setup-host.sh [--builds]" >&2
+	exit 2
+	;;
+esac
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "setup-host.sh: run as root (sudo $0)" >&2
 	exit 2
 fi
 
+pkgs=(debootstrap debian-archive-keyring qemu-user-static binfmt-support shellcheck pigz git ca-certificates util-linux bubblewrap)
+if ! $builds_only; then
+	pkgs+=(iproute2 strace zsh fish)
+fi
 need=()
-for pkg in debootstrap debian-archive-keyring qemu-user-static binfmt-support shellcheck pigz git ca-certificates iproute2 util-linux bubblewrap strace zsh fish; do
+for pkg in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -29,6 +46,11 @@ if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
 fi
 if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] && command -v update-binfmts >/dev/null; then
 	update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || update-binfmts --import qemu-aarch64 >/dev/null 2>&1 || true
+fi
+
+if $builds_only; then
+	echo "setup-host.sh: ready for builds" >&2
+	exit 0
 fi
 
 # Go tools used by make lint and the workflow test (sudo may drop go from PATH).
