@@ -316,6 +316,10 @@ func (b *Builder) build(ctx context.Context, req Request, sdeEnv string) (res *R
 		Stdout:   toolOutput(out),
 		Stderr:   toolOutput(out),
 	}
+	if ca := hostCABundle(HostCABundles()); ca != "" {
+		spec.Mounts = append(spec.Mounts, sandbox.Mount{Source: ca, Target: HostCAMount, ReadOnly: true})
+		spec.Env = append(spec.Env, HostCAEnv+"="+HostCAMount)
+	}
 	fmt.Fprintf(out, "building %s@%s for %s (build id %s, SOURCE_DATE_EPOCH=%d, timeout %s)\n", name, version, req.Platform, buildID, sde.Unix(), ri.timeout)
 	runCtx, cancel := context.WithTimeout(ctx, ri.timeout)
 	defer cancel()
