@@ -70,9 +70,24 @@ arm64) loader=/lib/ld-linux-aarch64.so.1 ;;
 	;;
 esac
 
-echo "==> installing ${PACKAGES[*]}"
+step() { echo "==> $* (${SECONDS}s)"; }
+
+step "installing ${PACKAGES[*]}"
+# Packages' postinst scripts byte-compile every module with py3compile, which
+# takes many minutes under emulation, and the runtime drops the bytecode
+# anyway: divert py3compile and py3clean to true while apt runs, then put the
+# real ones back.
+py_tools=(/usr/bin/py3compile /usr/bin/py3clean)
+for tool in "${py_tools[@]}"; do
+	dpkg-divert --quiet --local --rename --divert "$tool.rtool-real" --add "$tool"
+	ln -sfn /bin/true "$tool"
+done
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+for tool in "${py_tools[@]}"; do
+	rm -f "$tool"
+	dpkg-divert --quiet --local --rename --divert "$tool.rtool-real" --remove "$tool"
+done
 
 dest="/opt/joblet/runtimes/$RUNTIME_NAME"
 iso="$dest/isolated"
@@ -89,7 +104,7 @@ trap cleanup EXIT
 # The closure: the packages above and, recursively, every installed package
 # their Depends and Pre-Depends name (each installed alternative of "a | b",
 # each installed provider of a virtual package), not descending into SKIP.
-echo "==> resolving the dependency closure"
+step "resolving the dependency closure"
 dpkg-query -W -f='${Package}\t${db:Status-Status}\t${Provides}\t${Pre-Depends}, ${Depends}\n' >"$work/status"
 mapfile -t closure < <(python3 - "$work/status" "$SKIP" "${PACKAGES[@]}" <<'PY'
 import re
@@ -132,7 +147,7 @@ echo "    ${#closure[@]} packages: ${closure[*]}"
 # Every file (not directory) of the closure, by its canonical path: bookworm
 # is merged-/usr, so /lib/x/y and /usr/lib/x/y are the same file and the
 # tree only holds the /usr one (runtime.yml mounts usr/lib at /lib too).
-echo "==> copying files"
+step "copying files"
 dpkg -L "${closure[@]}" | sort -u >"$work/all"
 while IFS= read -r f; do
 	case "$f" in /*/*) ;; *) continue ;; esac # top level: merged-/usr links such as /bin
@@ -219,7 +234,7 @@ find "$iso" -name '*.pyc' -delete
 # Check the tree as a job sees it: in a root of its own holding only the
 # tree (hard links, so nothing is copied) with /bin, /lib and /lib64 where
 # runtime.yml mounts them.
-echo "==> checking the tree in an empty root"
+step "checking the tree in an empty root"
 check_root="$(mktemp -d /opt/rtool-check.XXXXXX)"
 cp -al "$iso/usr" "$iso/etc" "$check_root/"
 ln -s usr/bin "$check_root/bin"
@@ -250,15 +265,20 @@ for dirpath, dirnames, filenames in os.walk("/usr"):
             print(path)
 PY
 echo "    $(wc -l <"$work/elf") ELF files"
-: >"$work/unresolved"
-while IFS= read -r elf; do
-	# Some files cannot be listed on their own (the loader itself): only
-	# missing libraries count.
-	out="$(in_tree "$loader" --list "$elf" 2>&1)" || true
-	if grep -q 'not found' <<<"$out"; then
-		printf '%s: %s\n' "$elf" "$(grep 'not found' <<<"$out" | tr -s ' \t\n' ' ')" >>"$work/unresolved"
-	fi
-done <"$work/elf"
+# The loader lists each file's libraries as ldd does (LD_TRACE_LOADED_OBJECTS),
+# run by the tree's own sh in batches, one batch per CPU at a time (each
+# loader run is a process start, slow under emulation). Some files cannot be
+# listed on their own (the loader itself): only missing libraries count.
+# shellcheck disable=SC2016 # expanded by the tree's sh
+xargs -d '\n' -n 32 -P "$(nproc)" env -i "${ENVIRONMENT[@]}" "$chroot" "$check_root" /usr/bin/sh -c '
+	loader="$1"
+	shift
+	for elf; do
+		out="$(LD_TRACE_LOADED_OBJECTS=1 "$loader" "$elf" 2>&1)"
+		printf "%s\n" "$out" | while IFS= read -r line; do
+			case "$line" in *"not found"* | *"cannot open"*) printf "%s: %s\n" "$elf" "$line" ;; esac
+		done
+	done' sh "$loader" <"$work/elf" | LC_ALL=C sort >"$work/unresolved"
 if [ -s "$work/unresolved" ]; then
 	echo "build-debian.sh: libraries missing from the runtime (a package in SKIP is needed, or a dependency is not declared):" >&2
 	cat "$work/unresolved" >&2
@@ -325,12 +345,14 @@ if not buf.getvalue().startswith(b"\x89PNG"):
 
 # Import every module of the packages: failures for want of an optional
 # dependency (a GUI toolkit, pytest, ...) are expected; a missing module of
-# the runtime itself (a dropped test package, a skipped dependency) is not.
+# the runtime itself (a dropped test package) or a missing shared library (a
+# skipped dependency) is not.
 ours = {"numpy", "scipy", "pandas", "sklearn", "matplotlib", "mpl_toolkits", "seaborn", "joblib", "PIL"}
 warnings.simplefilter("ignore")
 broken, optional, count = [], {}, 0
 def failed(name, e):
-    if isinstance(e, ModuleNotFoundError) and (e.name or "").split(".")[0] in ours:
+    if (isinstance(e, ModuleNotFoundError) and (e.name or "").split(".")[0] in ours) or (
+            isinstance(e, ImportError) and ("shared object" in str(e) or "undefined symbol" in str(e))):
         broken.append("%s: %s" % (name, e))
     else:
         optional.setdefault(getattr(e, "name", None) or type(e).__name__, []).append(name)
@@ -406,4 +428,4 @@ YAML
 	done
 } >"$dest/runtime.yml"
 sed -i '/^$/d' "$dest/runtime.yml"
-echo "==> $dest ready ($(du -sh "$dest" | cut -f1))"
+step "$dest ready ($(du -sh "$dest" | cut -f1))"
