@@ -559,3 +559,9 @@ func duSize(dir string) int64 {
 	})
 	return n
 }
+
+// baseCached reports whether the base directory id holds a finished base.
+func (b *Builder) baseCached(id string) bool {
+	_, err := os.Stat(filepath.Join(b.basesDir(), id, "base.json"))
+	return err == nil
+}

@@ -216,19 +216,8 @@ func (c *Config) RuntimeBase(manifestPath string, m *schema.Manifest) (string, e
 		}
 		return "", fmt.Errorf("%s: build.base: %w", manifestPath, err)
 	}
-	bases, ok := c.NamedBases[name]
-	if !ok {
-		return "", fmt.Errorf("%s: build.base: no named base %q in %s (named_bases: %s); add named_bases.%s with a base for each of %s to %s, or use one of those", manifestPath, name, c.Path, orNone(c.Names()), name, strings.Join(m.Platforms, ", "), c.Path)
-	}
-	var missing []string
-	for _, p := range m.Platforms {
-		if _, ok := bases[p]; !ok && !slices.Contains(missing, p) {
-			missing = append(missing, p)
-		}
-	}
-	if len(missing) > 0 {
-		return "", fmt.Errorf("%s: build.base: named base %s has no base for platform %s in %s (named_bases.%s has %s); add named_bases.%s.%s to %s, or remove %s from platforms",
-			manifestPath, name, strings.Join(missing, ", "), c.Path, name, strings.Join(sortedKeys(bases), ", "), name, missing[0], c.Path, strings.Join(missing, ", "))
+	if problem, fix := schema.BuildBaseProblem(name, m.Platforms, c.NamedBasePlatforms(), c.Path); problem != "" {
+		return "", fmt.Errorf("%s: build.base: %s; %s", manifestPath, problem, fix)
 	}
 	return name, nil
 }

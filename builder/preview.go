@@ -3,7 +3,6 @@ package builder
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -87,10 +86,4 @@ func (b *Builder) Preview(ctx context.Context, req Request) (*Preview, error) {
 		Base: ref.Base, BaseID: ref.ID, BaseCached: ref.Cached,
 		Artifact: pl.artifact, Reuse: reuse && !req.Rebuild,
 	}, nil
-}
-
-// baseCached reports whether the base directory id holds a finished base.
-func (b *Builder) baseCached(id string) bool {
-	_, err := os.Stat(filepath.Join(b.basesDir(), id, "base.json"))
-	return err == nil
 }

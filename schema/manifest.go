@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -84,6 +85,40 @@ func CheckBaseName(name string) error {
 		msg += fmt.Sprintf("; use %q", l)
 	}
 	return errors.New(msg)
+}
+
+// BuildBaseProblem says what is wrong with a manifest's build.base name
+// (of the right form: CheckBaseName) given the named bases of the build
+// configuration configFile (named: each named base's platforms, sorted):
+// the problem and its fix, or "", "" when the named base has a base for
+// every platform the manifest lists. rtool validate reports it at the
+// field's line; a build stops on it.
+func BuildBaseProblem(name string, platforms []string, named map[string][]string, configFile string) (problem, fix string) {
+	have, ok := named[name]
+	if !ok {
+		known := make([]string, 0, len(named))
+		for n := range named {
+			known = append(known, n)
+		}
+		slices.Sort(known)
+		list := "none"
+		if len(known) > 0 {
+			list = strings.Join(known, ", ")
+		}
+		return fmt.Sprintf("no named base %q in %s (named_bases: %s)", name, configFile, list),
+			fmt.Sprintf("add named_bases.%s with a base for each of %s to %s, or use one of those", name, strings.Join(platforms, ", "), configFile)
+	}
+	var missing []string
+	for _, p := range platforms {
+		if !slices.Contains(have, p) && !slices.Contains(missing, p) {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) == 0 {
+		return "", ""
+	}
+	return fmt.Sprintf("named base %s has no base for platform %s in %s (named_bases.%s has %s)", name, strings.Join(missing, ", "), configFile, name, strings.Join(have, ", ")),
+		fmt.Sprintf("add named_bases.%s.%s to %s, or remove %s from platforms", name, missing[0], configFile, strings.Join(missing, ", "))
 }
 
 // ManifestFile is the name of a runtime's manifest inside its directory.

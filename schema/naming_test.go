@@ -131,3 +131,33 @@ func TestReadManifest(t *testing.T) {
 		})
 	}
 }
+
+func TestBuildBaseProblem(t *testing.T) {
+	named := map[string][]string{"trixie": {"debian-amd64", "debian-arm64"}, "noble": {"ubuntu-amd64"}}
+	tests := []struct {
+		name, base string
+		platforms  []string
+		named      map[string][]string
+		problem    string
+		fix        string
+	}{
+		{"covers every platform", "trixie", []string{"debian-amd64", "debian-arm64"}, named, "", ""},
+		{"unknown, others listed sorted", "sid", []string{"debian-amd64"}, named,
+			`no named base "sid" in rtool.yaml (named_bases: noble, trixie)`,
+			"add named_bases.sid with a base for each of debian-amd64 to rtool.yaml, or use one of those"},
+		{"unknown, none configured", "sid", []string{"debian-amd64"}, nil,
+			`no named base "sid" in rtool.yaml (named_bases: none)`,
+			"add named_bases.sid with a base for each of debian-amd64 to rtool.yaml, or use one of those"},
+		{"platforms missing, each once", "trixie", []string{"debian-amd64", "ubuntu-arm64", "rhel-amd64", "ubuntu-arm64"}, named,
+			"named base trixie has no base for platform ubuntu-arm64, rhel-amd64 in rtool.yaml (named_bases.trixie has debian-amd64, debian-arm64)",
+			"add named_bases.trixie.ubuntu-arm64 to rtool.yaml, or remove ubuntu-arm64, rhel-amd64 from platforms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			problem, fix := BuildBaseProblem(tt.base, tt.platforms, tt.named, "rtool.yaml")
+			if problem != tt.problem || fix != tt.fix {
+				t.Errorf("BuildBaseProblem(%q, %q) =\n  %q, %q\nwant\n  %q, %q", tt.base, tt.platforms, problem, fix, tt.problem, tt.fix)
+			}
+		})
+	}
+}

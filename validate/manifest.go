@@ -747,36 +747,13 @@ func checkBuildBase(s *sink, fields map[string]keyValue) *yaml.Node {
 // configuration bases does not have, or that lacks a base for one of the
 // manifest's platforms.
 func checkBuildBaseExists(file string, node *yaml.Node, platforms []platformRef, bases *Bases) []Diagnostic {
-	name := node.Value
-	have, ok := bases.Named[name]
-	if !ok {
-		known := "none"
-		if len(bases.Named) > 0 {
-			known = strings.Join(sortedNames(bases.Named), ", ")
-		}
-		return []Diagnostic{diag(file, node.Line, node.Column, RuleBuildBase,
-			fmt.Sprintf("no named base %q in %s (named_bases: %s)", name, bases.File, known),
-			fmt.Sprintf("use one of those, or add named_bases.%s with a base for each platform of this runtime to %s", name, bases.File))}
+	names := make([]string, len(platforms))
+	for i, p := range platforms {
+		names[i] = p.name
 	}
-	var missing []string
-	for _, p := range platforms {
-		if !slices.Contains(have, p.name) {
-			missing = append(missing, p.name)
-		}
-	}
-	if len(missing) == 0 {
+	problem, fix := schema.BuildBaseProblem(node.Value, names, bases.Named, bases.File)
+	if problem == "" {
 		return nil
 	}
-	return []Diagnostic{diag(file, node.Line, node.Column, RuleBuildBase,
-		fmt.Sprintf("named base %s has no base for platform %s in %s (named_bases.%s has %s)", name, strings.Join(missing, ", "), bases.File, name, strings.Join(have, ", ")),
-		fmt.Sprintf("add named_bases.%s.%s to %s, or remove %s from platforms", name, missing[0], bases.File, strings.Join(missing, ", ")))}
-}
-
-func sortedNames(m map[string][]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
+	return []Diagnostic{diag(file, node.Line, node.Column, RuleBuildBase, problem, fix)}
 }
