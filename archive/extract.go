@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,13 @@ type ExtractOptions struct {
 	// SkipHash leaves Stats.SHA256 empty instead of hashing the input, for
 	// a caller that hashes the bytes it feeds in itself.
 	SkipHash bool
+	// FileDigest, when set, is called once for every regular file written
+	// (hardlinks are not), with its name relative to dest (slash-separated,
+	// as Extract cleaned it), its size and the sha256 of the bytes written,
+	// from the goroutine that wrote it: concurrently, so it must be safe
+	// for that. It spares a caller that records the tree reading every file
+	// back.
+	FileDigest func(name string, size int64, sum [sha256.Size]byte)
 }
 
 // node is what the extractor knows about a path it created.
@@ -422,10 +430,10 @@ func (x *extractor) create(name string, hdr *tar.Header, r io.Reader) error {
 				}
 				return err
 			}
-			x.w.submit(fileJob{entry: raw, dir: d.ref(), base: base, data: buf, mode: mode, mtime: hdr.ModTime})
+			x.w.submit(fileJob{entry: raw, name: name, dir: d.ref(), base: base, data: buf, mode: mode, mtime: hdr.ModTime})
 			return nil
 		}
-		return x.writeFile(d, base, mode, hdr.ModTime, nil, r, hdr.Size)
+		return x.writeFile(d, name, base, mode, hdr.ModTime, nil, r, hdr.Size)
 	case tar.TypeSymlink:
 		t := hdr.Linkname
 		if err := checkLinkTarget(raw, t); err != nil {

@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -417,5 +419,51 @@ func TestExtractSkipHash(t *testing.T) {
 		if st.SHA256 != want || st.Size != int64(len(data)) || st.Entries != 2 || st.UnpackedSize != 2 {
 			t.Errorf("SkipHash %v: Stats %+v, want sha256 %q, size %d, 2 entries of 1 byte", skip, st, want, len(data))
 		}
+	}
+}
+
+// FileDigest reports each regular file once, by its cleaned name, with the
+// size and sha256 of what is on disk: small files (written by the writer
+// pool) and large ones (streamed by the reading goroutine) alike; hardlinks,
+// directories and symlinks are not reported.
+func TestExtractFileDigest(t *testing.T) {
+	// 640 KiB that does not compress (a ratio check would refuse a run of
+	// one byte): over writerBuf, so streamed by the reading goroutine.
+	var large strings.Builder
+	block := sha256.Sum256([]byte("large"))
+	for large.Len() < 640<<10 {
+		block = sha256.Sum256(block[:])
+		large.Write(block[:])
+	}
+	data := tgz(dir("./d/"), file("./d/small", "x"), file("d/large", large.String()), file("empty", ""),
+		hardlink("h", "d/small"), symlink("l", "d/small"))()
+	for _, workers := range []int{0, -1} {
+		t.Run(fmt.Sprintf("workers %d", workers), func(t *testing.T) {
+			var mu sync.Mutex
+			got := map[string]string{}
+			dest, _, err := extractInSandbox(t, data, ExtractOptions{Workers: workers,
+				FileDigest: func(name string, size int64, sum [sha256.Size]byte) {
+					mu.Lock()
+					defer mu.Unlock()
+					if _, dup := got[name]; dup {
+						t.Errorf("%s reported twice", name)
+					}
+					got[name] = fmt.Sprintf("%d %x", size, sum)
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{}
+			for _, name := range []string{"d/small", "d/large", "empty"} {
+				b, err := os.ReadFile(filepath.Join(dest, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want[name] = fmt.Sprintf("%d %x", len(b), sha256.Sum256(b))
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("FileDigest reported\n  %v\nwant (read back from disk)\n  %v", got, want)
+			}
+		})
 	}
 }

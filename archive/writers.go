@@ -1,7 +1,9 @@
 package archive
 
 import (
+	"crypto/sha256"
 	"fmt"
+	"hash"
 	"hash/fnv"
 	"io"
 	"os"
@@ -109,6 +111,7 @@ func (c *dirCache) close() {
 // fileJob is a regular file whose content has been read from the stream.
 type fileJob struct {
 	entry string // the entry name, for errors
+	name  string // the cleaned name, relative to the destination
 	dir   *dirHandle
 	base  string // one path component
 	data  []byte
@@ -220,7 +223,7 @@ func (w *writers) work(jobs <-chan fileJob) {
 	defer w.done.Done()
 	for j := range jobs {
 		if !w.bad.Load() && !w.quit.Load() {
-			if err := w.x.writeFile(j.dir, j.base, j.mode, j.mtime, j.data, nil, int64(len(j.data))); err != nil {
+			if err := w.x.writeFile(j.dir, j.name, j.base, j.mode, j.mtime, j.data, nil, int64(len(j.data))); err != nil {
 				w.fail(fmt.Errorf("extract %q: %w", j.entry, err))
 			}
 		}
@@ -280,7 +283,7 @@ func (w *writers) stop() error {
 
 // writeFile creates base in d with the content data (or size bytes read
 // from r), the permission bits mode and the modification time mtime.
-func (x *extractor) writeFile(d *dirHandle, base string, mode os.FileMode, mtime time.Time, data []byte, r io.Reader, size int64) error {
+func (x *extractor) writeFile(d *dirHandle, name, base string, mode os.FileMode, mtime time.Time, data []byte, r io.Reader, size int64) error {
 	// Created with its final permission bits when the umask keeps them.
 	perm, chmod := mode, mode&x.umask != 0
 	if chmod {
@@ -290,13 +293,26 @@ func (x *extractor) writeFile(d *dirHandle, base string, mode os.FileMode, mtime
 	if err != nil {
 		return err
 	}
+	var sum [sha256.Size]byte
+	digest := x.opts.FileDigest
 	if r == nil {
 		_, err = f.Write(data)
+		if digest != nil {
+			sum = sha256.Sum256(data)
+		}
 	} else {
+		var h hash.Hash
+		if digest != nil {
+			h = sha256.New()
+			r = io.TeeReader(r, h)
+		}
 		var n int64
 		n, err = io.CopyBuffer(onlyWriter{f}, r, x.buf)
 		if err == nil && n != size {
 			err = io.ErrUnexpectedEOF
+		}
+		if h != nil {
+			h.Sum(sum[:0])
 		}
 	}
 	if err == nil && chmod {
@@ -309,6 +325,9 @@ func (x *extractor) writeFile(d *dirHandle, base string, mode os.FileMode, mtime
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && digest != nil {
+		digest(name, size, sum)
 	}
 	return err
 }

@@ -2,6 +2,8 @@ package consumer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -350,5 +352,36 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The install record takes a file's sha256 from what the extractor wrote
+// (writtenDigests) when the path and size match, and reads the file
+// otherwise (a hardlink, or a file that changed size since).
+func TestScanTreeUsesWrittenDigests(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{"kept": "kept", "resized": "resized", "unknown": "unknown"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var written writtenDigests
+	record := written.recorder(dir)
+	// Sums that differ from the files' content show which ones were used.
+	record("kept", 4, sha256.Sum256([]byte("as written")))
+	record("resized", 3, sha256.Sum256([]byte("as written")))
+	entries, err := scanTree(context.Background(), dir, scanOptions{hash: true, written: &written})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hexOf := func(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
+	want := map[string]string{"kept": hexOf("as written"), "resized": hexOf("resized"), "unknown": hexOf("unknown")}
+	for _, e := range entries {
+		if e.SHA256 != want[e.Path] {
+			t.Errorf("%s: sha256 %s, want %s", e.Path, e.SHA256, want[e.Path])
+		}
+	}
+	if len(entries) != len(want) {
+		t.Errorf("entries = %+v", entries)
 	}
 }

@@ -210,13 +210,14 @@ func InstallResolved(ctx context.Context, r *Resolved, opts InstallOptions) (*In
 	retry := opts.Retry.orDefault()
 	var staging, tree string
 	var stats archive.Stats
+	var written writtenDigests // what the extractor wrote, for the install record
 	for attempt := 1; ; attempt++ {
 		out.Attempts = attempt
 		staging, err = newStaging(root, key)
 		if err != nil {
 			return nil, err
 		}
-		tree, stats, err = fetchInto(ctx, r, staging, opts)
+		tree, stats, err = fetchInto(ctx, r, staging, &written, opts)
 		if err == nil {
 			break
 		}
@@ -247,7 +248,7 @@ func InstallResolved(ctx context.Context, r *Resolved, opts InstallOptions) (*In
 	// Durable before it is visible: files and directories synced, the
 	// install record written (record.go); a crash leaves the old state or
 	// the whole new tree, never a renamed tree whose data is not on disk.
-	rec, err := makeDurable(ctx, tree, r, time.Now())
+	rec, err := makeDurable(ctx, tree, &written, r, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("install %s: %w", key, err)
 	}
@@ -270,12 +271,12 @@ func InstallResolved(ctx context.Context, r *Resolved, opts InstallOptions) (*In
 // fetchInto makes one download-and-extract attempt into staging and
 // returns the directory holding runtime.yml (staging/tree, or its single
 // wrapper directory).
-func fetchInto(ctx context.Context, r *Resolved, staging string, opts InstallOptions) (tree string, stats archive.Stats, err error) {
-	tree, err = fetchOnce(ctx, r, staging, opts, &stats)
+func fetchInto(ctx context.Context, r *Resolved, staging string, written *writtenDigests, opts InstallOptions) (tree string, stats archive.Stats, err error) {
+	tree, err = fetchOnce(ctx, r, staging, written, opts, &stats)
 	return tree, stats, err
 }
 
-func fetchOnce(ctx context.Context, r *Resolved, staging string, opts InstallOptions, statsOut *archive.Stats) (string, error) {
+func fetchOnce(ctx context.Context, r *Resolved, staging string, written *writtenDigests, opts InstallOptions, statsOut *archive.Stats) (string, error) {
 	body, err := opts.Sources.openArtifact(ctx, r.URL)
 	if err != nil {
 		return "", err
@@ -305,7 +306,8 @@ func fetchOnce(ctx context.Context, r *Resolved, staging string, opts InstallOpt
 	stats, xerr := archive.Extract(ctx, src, tree, archive.ExtractOptions{
 		MaxUnpackedSize: r.UnpackedSize, MaxEntries: r.Entries, Concurrency: opts.Concurrency,
 		// m hashes every byte itself (and the rest after Extract returns).
-		SkipHash: true,
+		SkipHash:   true,
+		FileDigest: written.recorder(tree),
 	})
 	// Hash whatever the extractor left unread (the gzip trailer's padding,
 	// or the rest of a rejected archive) so the checksum covers every byte.

@@ -96,6 +96,48 @@ func treeDigest(entries []TreeEntry) string {
 type scanOptions struct {
 	hash bool // read every regular file through sha256
 	sync bool // fsync every regular file and directory (not the tree root)
+	// written, with hash, supplies the sha256 of files as the extractor
+	// wrote them: such a file (same path and size) is not read back.
+	written *writtenDigests
+}
+
+// writtenDigests holds the sha256 of every regular file the extractor
+// wrote (archive.ExtractOptions.FileDigest), by absolute path, so the
+// install record does not read the whole tree back. Files it does not
+// hold (hardlinks) are read.
+type writtenDigests struct {
+	mu sync.Mutex
+	m  map[string]writtenDigest
+}
+
+type writtenDigest struct {
+	size int64
+	sum  [sha256.Size]byte
+}
+
+// recorder returns the FileDigest callback for an extraction into dest.
+func (w *writtenDigests) recorder(dest string) func(name string, size int64, sum [sha256.Size]byte) {
+	w.m = map[string]writtenDigest{}
+	return func(name string, size int64, sum [sha256.Size]byte) {
+		p := filepath.Join(dest, filepath.FromSlash(name))
+		w.mu.Lock()
+		w.m[p] = writtenDigest{size, sum}
+		w.mu.Unlock()
+	}
+}
+
+// lookup returns the hex sha256 written to path if it had size bytes.
+func (w *writtenDigests) lookup(path string, size int64) (string, bool) {
+	if w == nil {
+		return "", false
+	}
+	w.mu.Lock()
+	d, ok := w.m[path]
+	w.mu.Unlock()
+	if !ok || d.size != size {
+		return "", false
+	}
+	return hex.EncodeToString(d.sum[:]), true
 }
 
 // scanWorkers is how many files are hashed and synced at once: hashing
@@ -192,6 +234,12 @@ func readFiles(ctx context.Context, dir string, entries []TreeEntry, dirs []stri
 		if i < len(entries) && entries[i].Type != entryFile {
 			continue
 		}
+		if i < len(entries) && opts.hash && !opts.sync {
+			if sum, ok := opts.written.lookup(filepath.Join(dir, filepath.FromSlash(entries[i].Path)), entries[i].Size); ok {
+				entries[i].SHA256 = sum
+				continue
+			}
+		}
 		select {
 		case jobs <- i:
 		case <-ctx.Done():
@@ -276,10 +324,10 @@ func modeString(m fs.FileMode) string { return fmt.Sprintf("%04o", archive.UnixM
 // times as much on the install benchmark's runtime of 21,000 entries (each
 // fsync waits for a journal commit), so it is only the fallback where
 // syncfs is missing.
-func makeDurable(ctx context.Context, tree string, r *Resolved, now time.Time) (*InstallRecord, error) {
+func makeDurable(ctx context.Context, tree string, written *writtenDigests, r *Resolved, now time.Time) (*InstallRecord, error) {
 	synced := make(chan error, 1)
 	go func() { synced <- syncFilesystem(ctx, tree) }()
-	entries, err := scanTree(ctx, tree, scanOptions{hash: true})
+	entries, err := scanTree(ctx, tree, scanOptions{hash: true, written: written})
 	if serr := <-synced; err == nil && serr != nil {
 		err = serr
 	}
